@@ -1,1 +1,21 @@
-"""kerasssl.models."""
+"""kerasssl.models: image classifiers that take [0, 255] images and return logits."""
+
+from kerasssl.models.efficient_net import EfficientNet, compound_scaling, efficient_net_from_phi
+from kerasssl.models.mlp_mixer import MLPMixer
+from kerasssl.models.registry import describe_model, get_model, list_models
+from kerasssl.models.res_net import ResNet
+from kerasssl.models.stochastic_depth import StochasticDepth
+from kerasssl.models.wide_res_net import WideResNet
+
+__all__ = [
+    "EfficientNet",
+    "MLPMixer",
+    "ResNet",
+    "StochasticDepth",
+    "WideResNet",
+    "compound_scaling",
+    "describe_model",
+    "efficient_net_from_phi",
+    "get_model",
+    "list_models",
+]

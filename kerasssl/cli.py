@@ -1,0 +1,118 @@
+"""The `kerasssl` command: `kerasssl train --config=recipes/x.py[:arg] --workdir=DIR` and
+`kerasssl evaluate --workdir=DIR`.
+
+The logic lives in importable modules (`kerasssl.train`), so notebooks call the same code.
+"""
+
+import os
+import pathlib
+import sys
+
+# TensorFlow's C++ start-up chatter hides the progress bars; errors still print.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags
+from ml_collections import config_flags
+
+COMMANDS = ("train", "evaluate")
+RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config",
+    None,
+    "Recipe file, `recipes/<name>.py[:arg]` (or just `<name>[:arg]`); fields are overridden "
+    "with --config.<field>=<value>.",
+    lock_config=True,
+)
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Run folder: checkpoints, TensorBoard logs, config.json, metrics.json."
+)
+
+
+class UsageError(Exception):
+    """A mistake in the command line, reported as one line without a traceback."""
+
+
+def available_recipes():
+    return sorted(path.stem for path in RECIPES_DIR.glob("*.py") if not path.stem.startswith("_"))
+
+
+def _resolve_recipe(value):
+    """Maps `name[:arg]` or `path.py[:arg]` to an existing recipe path, or raises UsageError."""
+    path, separator, arg = value.partition(":")
+    candidates = [pathlib.Path(path)]
+    if not path.endswith(".py"):
+        candidates += [pathlib.Path(f"{path}.py"), RECIPES_DIR / f"{path}.py"]
+    candidates.append(RECIPES_DIR / pathlib.Path(path).name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return f"{candidate}{separator}{arg}"
+    raise UsageError(
+        f"--config: no recipe file {path!r}. Pass a path such as recipes/supervised_digits.py "
+        f"or one of the recipe names: {', '.join(available_recipes())}."
+    )
+
+
+def _rewrite_config_flag(argv):
+    rewritten = []
+    for argument in argv:
+        if argument.startswith("--config="):
+            argument = "--config=" + _resolve_recipe(argument[len("--config=") :])
+        rewritten.append(argument)
+    return rewritten
+
+
+def parse_flags(argv):
+    """absl flag parser that turns recipe and field mistakes into one clear line."""
+    try:
+        return flags.FLAGS(_rewrite_config_flag(argv))
+    except UsageError as error:
+        _exit_with(str(error))
+    except flags.Error as error:
+        _exit_with(f"{error}")
+    except (AttributeError, KeyError) as error:
+        # ml_collections raises these for --config.<field> overrides that the recipe lacks.
+        field = str(error).strip("\"'")
+        _exit_with(
+            f"unknown config field {field!r} in a --config.<field>=<value> override: the recipe "
+            "has no such field. Check its spelling against the recipe file, which lists them all."
+        )
+
+
+def _exit_with(message):
+    print(f"kerasssl: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv):
+    command = argv[1] if len(argv) > 1 else None
+    if command not in COMMANDS or len(argv) > 2:
+        _exit_with(
+            f"usage: kerasssl {{{'|'.join(COMMANDS)}}} --workdir=DIR [--config=RECIPE]; "
+            f"got arguments {argv[1:]!r}."
+        )
+    if not _WORKDIR.value:
+        _exit_with("--workdir is required: the folder where the run is written.")
+    # Imported here so `kerasssl --help` and usage errors answer without loading TensorFlow.
+    from kerasssl import train
+
+    try:
+        if command == "train":
+            if _CONFIG.value is None:
+                _exit_with("--config is required for train, e.g. --config=recipes/supervised_digits.py")
+            metrics = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+        else:
+            metrics = train.evaluate_workdir(_WORKDIR.value)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        if os.environ.get("KERASSSL_TRACEBACK"):
+            raise
+        _exit_with(f"{error} (set KERASSSL_TRACEBACK=1 for the traceback)")
+    print(train.format_metrics(metrics, _WORKDIR.value))
+
+
+def run():
+    app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,73 @@
+"""Turns a recipe's `config.data` into the splits an algorithm trains on."""
+
+import dataclasses
+
+import numpy as np
+
+from kerasssl.data.image_data import ImageData
+from kerasssl.data.label_noise import LabelNoise, inject_label_noise
+from kerasssl.data.sources import load_dataset
+from kerasssl.data.splits import labeled_unlabeled_split, validation_split
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedData:
+    """The splits of one run.
+
+    Attributes:
+        labeled: training images whose (possibly noisy) labels the algorithm may use.
+        unlabeled: training images whose labels are hidden from the algorithm (their true labels
+            stay in `labels` for diagnostics such as pseudo-label accuracy); empty when
+            `labels_per_class` is 0.
+        validation: carved from train before anything else, clean labels: tune on it.
+        test: the source's test split; report on it, never tune on it.
+        label_noise: what was injected into `labeled`, or None.
+    """
+
+    labeled: ImageData
+    unlabeled: ImageData
+    validation: ImageData
+    test: ImageData
+    label_noise: LabelNoise | None
+
+    @property
+    def num_classes(self):
+        return self.test.num_classes
+
+    @property
+    def input_shape(self):
+        return tuple(int(size) for size in self.test.images.shape[1:])
+
+
+def prepare_data(data_config, seed):
+    """Loads the source, carves validation, hides labels, injects noise; all seeded."""
+    splits = load_dataset(data_config)
+    train, test = splits["train"], splits["test"]
+    validation_size = data_config.validation_size
+    if validation_size:
+        train_indices, validation_indices = validation_split(train.labels, validation_size, seed)
+        validation = train.subset(validation_indices)
+        train = train.subset(train_indices)
+    else:
+        validation = train.subset(np.arange(0))
+    if data_config.labels_per_class:
+        labeled_indices, unlabeled_indices = labeled_unlabeled_split(
+            train.labels, data_config.labels_per_class, seed
+        )
+        labeled, unlabeled = train.subset(labeled_indices), train.subset(unlabeled_indices)
+    else:
+        labeled, unlabeled = train, train.subset(np.arange(0))
+    label_noise = None
+    noise = data_config.noise
+    if noise.rate:
+        label_noise = inject_label_noise(
+            labeled.labels,
+            labeled.num_classes,
+            noise_rate=noise.rate,
+            noise_type=noise.type,
+            rate_convention=noise.rate_convention,
+            seed=seed,
+            class_names=labeled.class_names,
+        )
+        labeled = dataclasses.replace(labeled, labels=label_noise.noisy_labels)
+    return PreparedData(labeled, unlabeled, validation, test, label_noise)

@@ -1,0 +1,90 @@
+"""`load_dataset`: reads a recipe's `config.data` into {"train": ImageData, "test": ImageData}."""
+
+from kerasssl.data.arrays import load_npz
+from kerasssl.data.digits import load_digits
+from kerasssl.data.image_data import ImageData
+from kerasssl.data.image_folder import load_image_folder
+from kerasssl.data.resize import resize_images
+from kerasssl.data.tfds_source import load_tfds
+
+SOURCES = ("digits", "image_folder", "tfds", "npz")
+
+
+def load_dataset(data_config) -> dict[str, ImageData]:
+    """Loads the train and test splits that a data config describes.
+
+    Fields of `data_config` (an `ml_collections.ConfigDict` or a dict; absent fields take the
+    defaults):
+    - `source`: "digits" (built in, no download), "image_folder", "tfds" or "npz".
+    - `root`: image_folder root, laid out as <root>/<split>/<class>/*.jpg|png.
+    - `name`, `data_dir`: tfds name and the local folder holding it (never downloaded).
+    - `path`: npz file; either with a "{split}" placeholder ("data/{split}.npz", one file per
+      split with keys images/labels) or one file with per-split keys (x_train, y_train, ...).
+    - `image_size`: None (keep), an int or (height, width); every source is resized to it.
+    - `train_split`, `test_split`: split names, default "train" and "test".
+    - `seed`: digits only, the seed of its fixed train/test split (default 0).
+
+    Returns:
+        {"train": ImageData, "test": ImageData}, with the same class names.
+    """
+    source = _field(data_config, "source", None)
+    if source not in SOURCES:
+        raise ValueError(
+            f"Unknown data source {source!r} (config: data.source); use one of {list(SOURCES)}."
+        )
+    # Recipes write 0 for "keep the source's size" (ml_collections cannot override None).
+    image_size = _field(data_config, "image_size", None) or None
+    splits = {
+        "train": _field(data_config, "train_split", "train"),
+        "test": _field(data_config, "test_split", "test"),
+    }
+    if source == "digits":
+        seed = _field(data_config, "seed", 0)
+        data = {key: load_digits(split, seed=seed) for key, split in splits.items()}
+    elif source == "image_folder":
+        root = _required(data_config, "root", source, "../shared/data/cifar10-subset")
+        data = {
+            key: load_image_folder(root, split, image_size=image_size)
+            for key, split in splits.items()
+        }
+    elif source == "tfds":
+        name = _required(data_config, "name", source, "cifar10")
+        data_dir = _field(data_config, "data_dir", None)
+        data = {
+            key: load_tfds(name, split, data_dir=data_dir, image_size=image_size)
+            for key, split in splits.items()
+        }
+    else:
+        path = str(_required(data_config, "path", source, "data/{split}.npz"))
+        data = {
+            key: load_npz(path.format(split=split))
+            if "{split}" in path
+            else load_npz(path, split=split)
+            for key, split in splits.items()
+        }
+    if image_size is not None:
+        data = {key: _resized(value, image_size) for key, value in data.items()}
+    if data["train"].class_names != data["test"].class_names:
+        raise ValueError(
+            f"The train and test splits have different classes: {data['train'].class_names} vs "
+            f"{data['test'].class_names}; both splits must hold the same class set."
+        )
+    return data
+
+
+def _resized(data: ImageData, image_size) -> ImageData:
+    return ImageData(resize_images(data.images, image_size), data.labels, data.class_names)
+
+
+def _field(config, name, default):
+    value = config.get(name, default)
+    return default if value is None else value
+
+
+def _required(config, name, source, example):
+    value = _field(config, name, None)
+    if value in (None, ""):
+        raise ValueError(
+            f"data.source={source!r} needs `data.{name}`; pass e.g. --config.data.{name}={example}"
+        )
+    return value

@@ -1,0 +1,91 @@
+"""TensorFlow Datasets by name, from a local `data_dir` only (never downloads)."""
+
+import numpy as np
+import tensorflow as tf
+
+from kerasssl.data.image_data import ImageData
+from kerasssl.data.resize import normalize_image_size, resize_image
+
+_DECODE_BATCH_SIZE = 1024
+
+
+def load_tfds(name: str, split: str, data_dir=None, image_size=None) -> ImageData:
+    """Reads a prepared TFDS image classification data set into a uint8 `ImageData`.
+
+    Nothing is downloaded (`download=False`): the data set must already be prepared in
+    `data_dir` (e.g. with `tfds build cifar10 --data_dir=DIR` on a machine with internet, then
+    copied). The image and label features are the builder's `supervised_keys`, or "image" and
+    "label"; class names come from the label's `ClassLabel` feature.
+
+    Args:
+        name: TFDS name, optionally with config/version, e.g. "cifar10" or "mnist:3.*.*".
+        split: TFDS split, e.g. "train", "test" or "train[:10%]".
+        data_dir: folder holding the prepared data; None means ~/tensorflow_datasets.
+        image_size: None, an int or (height, width) to resize every image.
+
+    Returns:
+        An `ImageData` of the split.
+    """
+    # Imported here: tensorflow_datasets adds ~1 s to `import kerasssl.data`.
+    import tensorflow_datasets as tfds
+
+    image_size = normalize_image_size(image_size)
+    where = f"data_dir={data_dir!r}" if data_dir else "the default data_dir (~/tensorflow_datasets)"
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"TFDS has no data set named {name!r} (config: data.name) and none is prepared in "
+            f"{where}; check the spelling against `tfds.list_builders()`."
+        ) from None
+    if not builder.is_prepared():
+        raise ValueError(
+            f"TFDS data set {name!r} has no local copy in {where}, and kerasssl never "
+            f"downloads. Prepare it where there is internet (`tfds build {name} "
+            "--data_dir=DIR`), copy DIR here and pass it as `data_dir` (config: data.data_dir), "
+            "or use source='image_folder'."
+        )
+    image_key, label_key = builder.info.supervised_keys or ("image", "label")
+    features = builder.info.features
+    if image_key not in features or label_key not in features:
+        raise ValueError(
+            f"TFDS data set {name!r} has no ({image_key!r}, {label_key!r}) features; "
+            "kerasssl reads image classification data sets only."
+        )
+    label_feature = features[label_key]
+    if isinstance(label_feature, tfds.features.ClassLabel):
+        class_names = tuple(label_feature.names)
+    else:
+        raise ValueError(
+            f"The label feature {label_key!r} of TFDS data set {name!r} is not a ClassLabel."
+        )
+    try:
+        dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    except ValueError as error:
+        raise ValueError(
+            f"TFDS data set {name!r} has no split {split!r}; its splits are "
+            f"{sorted(builder.info.splits)}. ({error})"
+        ) from None
+
+    def to_uint8(image, label):
+        if image_size is not None:
+            image = resize_image(image, image_size)
+        return tf.cast(image, tf.uint8), tf.cast(label, tf.int64)
+
+    dataset = dataset.map(to_uint8, num_parallel_calls=tf.data.AUTOTUNE)
+    image_batches, label_batches = [], []
+    try:
+        for images, labels in dataset.batch(_DECODE_BATCH_SIZE).as_numpy_iterator():
+            image_batches.append(images)
+            label_batches.append(labels)
+    except tf.errors.InvalidArgumentError:
+        if image_size is None:
+            raise ValueError(
+                f"Images of TFDS data set {name!r} differ in size; pass `image_size` "
+                "(config: data.image_size) to resize them."
+            ) from None
+        raise
+    if not image_batches:
+        raise ValueError(f"Split {split!r} of TFDS data set {name!r} is empty.")
+    images = np.concatenate(image_batches)
+    return ImageData(images, np.concatenate(label_batches), class_names)

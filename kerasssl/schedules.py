@@ -1,0 +1,60 @@
+"""Learning-rate schedules from Bag of Tricks (He et al., 2019): linear scaling, warm-up, cosine.
+
+Keras already ships linear warm-up followed by cosine decay
+(`keras.optimizers.schedules.CosineDecay(..., warmup_target=, warmup_steps=)`); this module only
+adds the bookkeeping around it so a recipe can say "5 warm-up epochs, cosine to zero".
+"""
+
+import keras
+
+REFERENCE_BATCH_SIZE = 256
+
+
+def scale_learning_rate(base_learning_rate, batch_size, reference_batch_size=REFERENCE_BATCH_SIZE):
+    """Linear scaling rule: `base_learning_rate * batch_size / reference_batch_size`.
+
+    Goyal et al. (2017) and Bag of Tricks section 3.1: 0.1 for batch 256 becomes 0.1 * b / 256.
+    """
+    if base_learning_rate <= 0:
+        raise ValueError(f"base_learning_rate must be > 0, got {base_learning_rate}.")
+    if batch_size < 1 or reference_batch_size < 1:
+        raise ValueError(
+            f"batch_size and reference_batch_size must be >= 1, got {batch_size} and "
+            f"{reference_batch_size}."
+        )
+    return base_learning_rate * batch_size / reference_batch_size
+
+
+def warmup_cosine_schedule(peak_learning_rate, total_steps, warmup_steps=0, final_fraction=0.0):
+    """Linear warm-up from 0 to `peak_learning_rate`, then cosine decay over the remaining steps.
+
+    Args:
+        peak_learning_rate: learning rate reached at the end of the warm-up.
+        total_steps: warm-up plus decay steps (the whole run).
+        warmup_steps: linear warm-up steps; 0 starts the cosine at the peak.
+        final_fraction: the cosine ends at `final_fraction * peak_learning_rate`.
+
+    Returns:
+        A serializable `keras.optimizers.schedules.CosineDecay`.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1, got {total_steps}.")
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(
+            f"warmup_steps must be in [0, total_steps={total_steps}), got {warmup_steps}: "
+            "shorten the warm-up or train longer."
+        )
+    if not 0.0 <= final_fraction <= 1.0:
+        raise ValueError(f"final_fraction must be in [0, 1], got {final_fraction}.")
+    if warmup_steps == 0:
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=peak_learning_rate, decay_steps=total_steps, alpha=final_fraction
+        )
+    # CosineDecay's warm-up rises linearly from initial_learning_rate to warmup_target.
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=total_steps - warmup_steps,
+        alpha=final_fraction,
+        warmup_target=peak_learning_rate,
+        warmup_steps=warmup_steps,
+    )

@@ -1,0 +1,66 @@
+"""TFDS source, offline: a tiny builder prepared into a temporary data_dir."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from kerasssl.data import load_tfds
+
+
+class KerassslTinyShapes(tfds.core.GeneratorBasedBuilder):
+    """A 12-example image classification data set generated in memory (no download)."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self):
+        return tfds.core.DatasetInfo(
+            builder=self,
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(6, 6, 3)),
+                    "label": tfds.features.ClassLabel(names=["dark", "bright"]),
+                }
+            ),
+            supervised_keys=("image", "label"),
+        )
+
+    def _split_generators(self, dl_manager):
+        del dl_manager
+        return {"train": self._generate_examples(8), "test": self._generate_examples(4)}
+
+    def _generate_examples(self, count):
+        for index in range(count):
+            label = index % 2
+            image = np.full([6, 6, 3], 40 + 160 * label, np.uint8)
+            yield index, {"image": image, "label": label}
+
+
+@pytest.fixture(scope="module")
+def prepared_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("tfds")
+    KerassslTinyShapes(data_dir=str(data_dir)).download_and_prepare()
+    return str(data_dir)
+
+
+def test_loads_prepared_data_set(prepared_dir):
+    train = load_tfds("kerasssl_tiny_shapes", "train", data_dir=prepared_dir)
+    assert train.images.shape == (8, 6, 6, 3) and train.images.dtype == np.uint8
+    assert train.class_names == ("dark", "bright")
+    np.testing.assert_array_equal(train.class_counts(), [4, 4])
+    assert set(train.images[train.labels == 1].ravel().tolist()) == {200}
+    test = load_tfds("kerasssl_tiny_shapes", "test", data_dir=prepared_dir, image_size=3)
+    assert test.images.shape == (4, 3, 3, 3)
+
+
+def test_no_local_copy_names_data_set_and_dir(tmp_path):
+    with pytest.raises(ValueError, match=rf"'kerasssl_tiny_shapes'.*no local copy.*{tmp_path}"):
+        load_tfds("kerasssl_tiny_shapes", "train", data_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"'mnist'.*no local copy"):
+        load_tfds("mnist", "train", data_dir=str(tmp_path))
+
+
+def test_unknown_name_and_split(prepared_dir):
+    with pytest.raises(ValueError, match="no data set named 'no_such_data_set_xyz'"):
+        load_tfds("no_such_data_set_xyz", "train", data_dir=prepared_dir)
+    with pytest.raises(ValueError, match=r"no split 'validation'.*\['test', 'train'\]"):
+        load_tfds("kerasssl_tiny_shapes", "validation", data_dir=prepared_dir)

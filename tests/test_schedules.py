@@ -1,0 +1,55 @@
+import keras
+import numpy as np
+import pytest
+
+from kerasssl import schedules
+
+
+def test_linear_scaling_rule():
+    assert schedules.scale_learning_rate(0.1, 256) == pytest.approx(0.1)
+    assert schedules.scale_learning_rate(0.1, 1024) == pytest.approx(0.4)
+    assert schedules.scale_learning_rate(0.1, 64) == pytest.approx(0.025)
+
+
+def test_warmup_rises_linearly_then_cosine_decays_to_final():
+    schedule = schedules.warmup_cosine_schedule(1.0, total_steps=110, warmup_steps=10)
+    values = np.array([float(schedule(step)) for step in range(111)])
+    np.testing.assert_allclose(values[:11], np.linspace(0.0, 1.0, 11), atol=1e-6)
+    # Cosine: half-way through the decay the rate is half the peak, at the end it is zero.
+    assert values[60] == pytest.approx(0.5, abs=1e-6)
+    assert values[110] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(np.diff(values[10:]) <= 1e-7)
+
+
+def test_no_warmup_starts_at_peak_and_ends_at_final_fraction():
+    schedule = schedules.warmup_cosine_schedule(0.2, total_steps=50, final_fraction=0.1)
+    assert float(schedule(0)) == pytest.approx(0.2)
+    assert float(schedule(50)) == pytest.approx(0.02)
+
+
+def test_schedule_serializes():
+    schedule = schedules.warmup_cosine_schedule(0.1, total_steps=100, warmup_steps=5)
+    restored = keras.optimizers.schedules.deserialize(
+        keras.optimizers.schedules.serialize(schedule)
+    )
+    assert float(restored(3)) == pytest.approx(float(schedule(3)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"total_steps": 0}, "total_steps"),
+        ({"total_steps": 10, "warmup_steps": 10}, "warmup_steps"),
+        ({"total_steps": 10, "final_fraction": 2.0}, "final_fraction"),
+    ],
+)
+def test_bad_schedule_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        schedules.warmup_cosine_schedule(0.1, **kwargs)
+
+
+def test_bad_scaling_arguments():
+    with pytest.raises(ValueError, match="batch_size"):
+        schedules.scale_learning_rate(0.1, 0)
+    with pytest.raises(ValueError, match="base_learning_rate"):
+        schedules.scale_learning_rate(0.0, 128)

@@ -69,7 +69,12 @@ def parse_flags(argv):
     except UsageError as error:
         _exit_with(str(error))
     except flags.Error as error:
-        _exit_with(f"{error}")
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        if any(line.startswith("Traceback") for line in lines):
+            # config_flags pastes the recipe's traceback into the message; its last line is
+            # the recipe's own error.
+            lines = [lines[0].split(":")[0] + ":", lines[-1].strip()]
+        _exit_with(" ".join(lines))
     except (AttributeError, KeyError) as error:
         # ml_collections raises these for --config.<field> overrides that the recipe lacks.
         field = str(error).strip("\"'")
@@ -99,7 +104,9 @@ def main(argv):
     try:
         if command == "train":
             if _CONFIG.value is None:
-                _exit_with("--config is required for train, e.g. --config=recipes/supervised_digits.py")
+                _exit_with(
+                    "--config is required for train, e.g. --config=recipes/supervised_digits.py"
+                )
             metrics = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
         else:
             metrics = train.evaluate_workdir(_WORKDIR.value)

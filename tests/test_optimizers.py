@@ -35,7 +35,7 @@ def test_decoupled_decay_skips_biases_and_batch_norm():
     )
     before = {v.path: np.array(v) for v in model.trainable_weights}
     zero_gradients = [keras.ops.zeros_like(v) for v in model.trainable_weights]
-    optimizer.apply_gradients(zip(zero_gradients, model.trainable_weights))
+    optimizer.apply_gradients(zip(zero_gradients, model.trainable_weights, strict=True))
     for variable in model.trainable_weights:
         changed = not np.allclose(before[variable.path], np.array(variable))
         nonzero = np.any(before[variable.path] != 0)

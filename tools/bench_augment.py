@@ -27,8 +27,17 @@ from kerasssl.augment.batch_mixing import mix_batches  # noqa: E402
 _OPS = flags.DEFINE_list(
     "ops",
     [
-        "identity", "weak", "randaugment", "strong", "autoaugment_cifar10", "cutout",
-        "random_erasing", "keras_rand_augment_batched", "mix_up", "cut_mix", "ricap",
+        "identity",
+        "weak",
+        "randaugment",
+        "strong",
+        "autoaugment_cifar10",
+        "cutout",
+        "random_erasing",
+        "keras_rand_augment_batched",
+        "mix_up",
+        "cut_mix",
+        "ricap",
     ],
     "Pipelines to time: view names, keras_rand_augment_batched, mix_up, cut_mix, ricap.",
 )
@@ -116,9 +125,7 @@ def measure_training(batch_size, steps):
             self.seconds.append(time.perf_counter() - self.start)
 
     timer = Timer()
-    model.fit(
-        dataset, epochs=3, steps_per_epoch=steps, callbacks=[timer], shuffle=False, verbose=0
-    )
+    model.fit(dataset, epochs=3, steps_per_epoch=steps, callbacks=[timer], shuffle=False, verbose=0)
     return steps * batch_size / min(timer.seconds[1:])
 
 
@@ -126,8 +133,10 @@ def main(argv):
     del argv
     batch_size = _BATCH.value
     images = _images()
-    print(f"tf {tf.__version__}, keras {keras.__version__}, {os.cpu_count()} CPU cores, "
-          f"batch {batch_size}, 32x32x3")
+    print(
+        f"tf {tf.__version__}, keras {keras.__version__}, {os.cpu_count()} CPU cores, "
+        f"batch {batch_size}, 32x32x3"
+    )
     throughputs = {}
     for name in _OPS.value:
         throughputs[name] = measure_pipeline(name, images, batch_size, _BATCHES.value)
@@ -135,11 +144,15 @@ def main(argv):
     training = measure_training(batch_size, _TRAIN_STEPS.value)
     print(f"  {'WRN-28-2 training (fit)':28s} {training:9.0f} img/s")
     if "strong" in throughputs:
-        print(f"strong (RandAugment + Cutout) pipeline / WRN-28-2 training = "
-              f"{throughputs['strong'] / training:.1f}x (target >= 3)")
+        print(
+            f"strong (RandAugment + Cutout) pipeline / WRN-28-2 training = "
+            f"{throughputs['strong'] / training:.1f}x (target >= 3)"
+        )
     if "randaugment" in throughputs:
-        print(f"randaugment pipeline / WRN-28-2 training = "
-              f"{throughputs['randaugment'] / training:.1f}x")
+        print(
+            f"randaugment pipeline / WRN-28-2 training = "
+            f"{throughputs['randaugment'] / training:.1f}x"
+        )
 
 
 if __name__ == "__main__":

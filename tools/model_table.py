@@ -91,9 +91,7 @@ def model_table(patterns=("*",)):
 
 def format_text(rows):
     presets = all_presets()
-    header = (
-        f"{'name':<20}{'input':>10}{'params':>14}{'paper':>16}{'mult-adds':>12}{'paper':>8}"
-    )
+    header = f"{'name':<20}{'input':>10}{'params':>14}{'paper':>16}{'mult-adds':>12}{'paper':>8}"
     lines = [header, "-" * len(header)]
     for row in rows:
         height, width, _ = presets[row["name"]]["config"]["input_shape"]

@@ -102,8 +102,9 @@ class AutoAugment:
         https://arxiv.org/abs/1805.09501
     """
 
-    def __init__(self, policy="imagenet", translate_fraction=None, fill_value=128.0,
-                 interpolation="nearest"):
+    def __init__(
+        self, policy="imagenet", translate_fraction=None, fill_value=128.0, interpolation="nearest"
+    ):
         if isinstance(policy, str):
             if policy not in POLICIES:
                 raise ValueError(

@@ -87,9 +87,7 @@ class RandAugment:
         """The random choices for one image: op indices into `self.ops` [N], levels [N]
         (magnitude / 10) and signs [N] (+1 or -1)."""
         draws = tf.random.stateless_uniform([self.num_ops, 3], seed=to_seed(seed))
-        indices = tf.minimum(
-            tf.cast(draws[:, 0] * len(self.ops), tf.int32), len(self.ops) - 1
-        )
+        indices = tf.minimum(tf.cast(draws[:, 0] * len(self.ops), tf.int32), len(self.ops) - 1)
         level = tf.fill([self.num_ops], self.magnitude / 10.0)
         if self.random_magnitude:
             level = level * draws[:, 1]

@@ -48,8 +48,9 @@ class RandomErasing:
         https://arxiv.org/abs/1708.04896
     """
 
-    def __init__(self, probability=0.5, area=(0.02, 0.4), aspect_ratio=(0.3, 1 / 0.3),
-                 fill_value="random"):
+    def __init__(
+        self, probability=0.5, area=(0.02, 0.4), aspect_ratio=(0.3, 1 / 0.3), fill_value="random"
+    ):
         self.probability = float(check_number(probability, "probability", 0, 1))
         self.area = _check_interval(area, "area", 1.0)
         self.aspect_ratio = _check_interval(aspect_ratio, "aspect_ratio", 100.0)

@@ -74,6 +74,4 @@ _register_once(
 )
 _register_once("autoaugment", get_view("autoaugment_imagenet"))
 _register_once("cutout", ViewChain([weak_augment, Cutout(0.5)], name="cutout"))
-_register_once(
-    "random_erasing", ViewChain([weak_augment, RandomErasing()], name="random_erasing")
-)
+_register_once("random_erasing", ViewChain([weak_augment, RandomErasing()], name="random_erasing"))

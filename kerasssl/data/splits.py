@@ -62,7 +62,8 @@ def validation_split(labels, validation_size, seed: int):
 
     Args:
         labels: integer class ids [N].
-        validation_size: an int count (1..N-1) or a float fraction in (0, 1).
+        validation_size: an int count (1..N-1; a whole float such as 64.0 counts too) or a
+            float fraction in (0, 1).
         seed: the same seed gives the same split.
 
     Returns:
@@ -76,6 +77,9 @@ def validation_split(labels, validation_size, seed: int):
         count = int(validation_size)
     elif isinstance(validation_size, numbers.Real) and 0.0 < validation_size < 1.0:
         count = int(round(validation_size * total))
+    elif isinstance(validation_size, numbers.Real) and float(validation_size).is_integer():
+        # A recipe field that defaults to a fraction stores an overriding count as a float.
+        count = int(validation_size)
     else:
         raise ValueError(
             "`validation_size` must be an int count or a float fraction in (0, 1); got "

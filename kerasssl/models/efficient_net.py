@@ -127,8 +127,13 @@ def efficient_net_from_phi(
 
 
 def analytic_size(
-    width_coefficient, depth_coefficient, input_shape, num_classes=1000, se_ratio=0.25,
-    depth_divisor=8, **unused,
+    width_coefficient,
+    depth_coefficient,
+    input_shape,
+    num_classes=1000,
+    se_ratio=0.25,
+    depth_divisor=8,
+    **unused,
 ):
     """Parameters and multiply-adds of `EfficientNet(...)` computed without building it.
 
@@ -337,16 +342,26 @@ class EfficientNet(keras.Model):
         inputs = keras.Input(shape=input_shape, name="images")
         x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescaling")(inputs)
         x = _conv_bn(
-            x, round_filters(STEM_FILTERS, width_coefficient, depth_divisor), 3, 2, "swish",
-            "stem", batch_norm,
+            x,
+            round_filters(STEM_FILTERS, width_coefficient, depth_divisor),
+            3,
+            2,
+            "swish",
+            "stem",
+            batch_norm,
         )
         specs = block_specs(width_coefficient, depth_coefficient, depth_divisor)
         drop_rates = block_drop_rates(stochastic_depth_rate, len(specs))
         for index, (spec, drop_rate) in enumerate(zip(specs, drop_rates, strict=True)):
             x = _mb_conv(x, spec, se_ratio, drop_rate, batch_norm, f"block{index}")
         x = _conv_bn(
-            x, round_filters(HEAD_FILTERS, width_coefficient, depth_divisor), 1, 1, "swish",
-            "top", batch_norm,
+            x,
+            round_filters(HEAD_FILTERS, width_coefficient, depth_divisor),
+            1,
+            1,
+            "swish",
+            "top",
+            batch_norm,
         )
         outputs = classifier_head(x, num_classes, dropout_rate, _dense_initializer())
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -405,7 +420,11 @@ PRESETS = {
     "efficientnet_b6": _preset("B6", 1.8, 2.6, 528, 0.5),
     "efficientnet_b7": _preset("B7", 2.0, 3.1, 600, 0.5),
     "efficientnet_tiny": _preset(
-        "tiny", 0.25, 0.25, 32, 0.0,
+        "tiny",
+        0.25,
+        0.25,
+        32,
+        0.0,
         "EfficientNet at width 0.25 and depth 0.25 (one block per stage, 8-80 channels, "
         "~0.13M parameters at 10 classes), 32x32: for tests.",
         num_classes=10,

@@ -80,8 +80,14 @@ def _mixer_block(x, num_patches, spec, drop_rate, name):
 
 
 def analytic_size(
-    patch_size, hidden_size, num_blocks, tokens_mlp_dim, channels_mlp_dim, input_shape,
-    num_classes=1000, **unused,
+    patch_size,
+    hidden_size,
+    num_blocks,
+    tokens_mlp_dim,
+    channels_mlp_dim,
+    input_shape,
+    num_classes=1000,
+    **unused,
 ):
     """Parameters and multiply-adds of `MLPMixer(...)` computed without building it.
 
@@ -184,7 +190,10 @@ class MLPMixer(keras.Model):
         check_rate(dropout_rate, "dropout_rate")
         check_rate(stochastic_depth_rate, "stochastic_depth_rate")
         patch_size, hidden_size, num_blocks, tokens_mlp_dim, channels_mlp_dim = (
-            int(patch_size), int(hidden_size), int(num_blocks), int(tokens_mlp_dim),
+            int(patch_size),
+            int(hidden_size),
+            int(num_blocks),
+            int(tokens_mlp_dim),
             int(channels_mlp_dim),
         )
         spec = MixerSpec(patch_size, hidden_size, num_blocks, tokens_mlp_dim, channels_mlp_dim)
@@ -260,14 +269,18 @@ PRESETS = {
     "mixer_l16": _preset("L/16", _LARGE, 16, 224),
     "mixer_h14": _preset("H/14", _HUGE, 14, 224),
     "mixer_s4": _preset(
-        "S/4", _SMALL, 4, 32,
+        "S/4",
+        _SMALL,
+        4,
+        32,
         "MLP-Mixer-S with 4x4 patches: 64 tokens on 32x32 images (CIFAR-sized), 10 classes.",
         num_classes=10,
     ),
     "mixer_tiny": _preset(
         "tiny",
         {"hidden_size": 32, "num_blocks": 2, "tokens_mlp_dim": 16, "channels_mlp_dim": 64},
-        4, 32,
+        4,
+        32,
         "Two Mixer blocks of width 32 on 4x4 patches (~15k parameters), 32x32: for tests.",
         num_classes=10,
     ),

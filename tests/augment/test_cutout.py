@@ -28,8 +28,11 @@ def test_eager_equals_dataset_map_and_reproducible(images, in_dataset):
 
 
 def test_bad_arguments(images):
-    for kwargs, error in [({"size_fraction": 1.5}, ValueError), ({"fill_value": 300}, ValueError),
-                          ({"size_fraction": None}, TypeError)]:
+    for kwargs, error in [
+        ({"size_fraction": 1.5}, ValueError),
+        ({"fill_value": 300}, ValueError),
+        ({"size_fraction": None}, TypeError),
+    ]:
         with pytest.raises(error, match=next(iter(kwargs))):
             Cutout(**kwargs)
     with pytest.raises(ValueError, match="images"):

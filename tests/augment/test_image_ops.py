@@ -79,14 +79,28 @@ def test_neutral_argument_is_identity(images):
         (image_ops.invert, None, ImageOps.invert, 0.0),
         (image_ops.solarize, 100.0, lambda im: ImageOps.solarize(im, 100), 0.0),
         (image_ops.posterize, 3, lambda im: ImageOps.posterize(im, 3), 0.0),
-        (image_ops.translate_x, 5.0, lambda im: im.transform(
-            im.size, Image.AFFINE, (1, 0, -5, 0, 1, 0), fillcolor=(128,) * 3), 0.0),
+        (
+            image_ops.translate_x,
+            5.0,
+            lambda im: im.transform(
+                im.size, Image.AFFINE, (1, 0, -5, 0, 1, 0), fillcolor=(128,) * 3
+            ),
+            0.0,
+        ),
         (image_ops.color, 0.3, lambda im: ImageEnhance.Color(im).enhance(0.3), 1.0),
         (image_ops.brightness, 1.5, lambda im: ImageEnhance.Brightness(im).enhance(1.5), 1.0),
         (image_ops.rotate, 20.0, lambda im: im.rotate(20, fillcolor=(128,) * 3), 1.0),
     ],
-    ids=["auto_contrast", "invert", "solarize", "posterize", "translate", "color",
-         "brightness", "rotate"],
+    ids=[
+        "auto_contrast",
+        "invert",
+        "solarize",
+        "posterize",
+        "translate",
+        "color",
+        "brightness",
+        "rotate",
+    ],
 )
 def test_op_matches_pil(op, argument, pil_op, tolerance, images):
     expected = np.asarray(pil_op(Image.fromarray(images[2])), np.float32)
@@ -112,7 +126,8 @@ def test_apply_op_maps_level_to_ranges(images):
     )
     # AutoAugment's enhance mapping: level 0.5 is the identity; the signed one: level 0.
     np.testing.assert_allclose(
-        op_switch.apply_op("color", image, 0.5, 1.0, enhance_mode="autoaugment"), image,
+        op_switch.apply_op("color", image, 0.5, 1.0, enhance_mode="autoaugment"),
+        image,
         atol=1e-3,
     )
     np.testing.assert_allclose(

@@ -32,7 +32,8 @@ def test_soft_labels_sum_to_one_and_equal_the_pixel_mix(mixing):
     # Mean pixel value = sum over classes of weight * (class + 1), for every image.
     class_values = np.arange(1, 17, dtype=np.float32)
     np.testing.assert_allclose(
-        tf.reduce_mean(mixed_images, axis=[1, 2, 3]), mixed_labels.numpy() @ class_values,
+        tf.reduce_mean(mixed_images, axis=[1, 2, 3]),
+        mixed_labels.numpy() @ class_values,
         rtol=1e-4,
     )
     assert not np.allclose(mixed_labels, labels)  # Something was mixed.
@@ -75,8 +76,12 @@ def test_bad_labels_and_images(mixing, images):
 
 def test_bad_concentration():
     for make in (MixUp, CutMix, RICAP):
-        for value, error in ((0.0, ValueError), (-1.0, ValueError), (1000.0, ValueError),
-                             ("1", TypeError)):
+        for value, error in (
+            (0.0, ValueError),
+            (-1.0, ValueError),
+            (1000.0, ValueError),
+            ("1", TypeError),
+        ):
             with pytest.raises(error, match="alpha|beta"):
                 make(value)
 

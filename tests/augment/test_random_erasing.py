@@ -31,8 +31,14 @@ def test_random_fill_eager_equals_dataset_map(images, in_dataset):
 
 
 def test_bad_arguments():
-    for kwargs in [{"probability": 1.5}, {"area": (0.5, 0.2)}, {"area": (0.0, 0.2)},
-                   {"area": 0.3}, {"aspect_ratio": (-1, 2)}, {"fill_value": 256},
-                   {"fill_value": "zero"}]:
+    for kwargs in [
+        {"probability": 1.5},
+        {"area": (0.5, 0.2)},
+        {"area": (0.0, 0.2)},
+        {"area": 0.3},
+        {"aspect_ratio": (-1, 2)},
+        {"fill_value": 256},
+        {"fill_value": "zero"},
+    ]:
         with pytest.raises(ValueError, match=next(iter(kwargs))):
             RandomErasing(**kwargs)

@@ -58,17 +58,26 @@ def test_strong_is_weak_then_rand_augment_then_cutout(images):
 def test_semi_supervised_pipeline_with_strong_and_two_weak_views():
     rng = np.random.default_rng(0)
     data = ImageData(
-        rng.integers(0, 256, (40, 8, 8, 1)).astype(np.uint8), np.arange(40) % 4,
+        rng.integers(0, 256, (40, 8, 8, 1)).astype(np.uint8),
+        np.arange(40) % 4,
         ("a", "b", "c", "d"),
     )
     views = ("strong_no_flip",) + view_copies("weak_no_flip", 2)
     dataset = semi_supervised_dataset(
-        data.subset(np.arange(8)), data.subset(np.arange(8, 40)), 4, unlabeled_ratio=2,
-        views=views, seed=0,
+        data.subset(np.arange(8)),
+        data.subset(np.arange(8, 40)),
+        4,
+        unlabeled_ratio=2,
+        views=views,
+        seed=0,
     )
     (x, _), (x_again, _) = next(iter(dataset)), next(iter(dataset))
-    assert set(x) == {"labeled", "unlabeled_strong_no_flip", "unlabeled_weak_no_flip_1",
-                      "unlabeled_weak_no_flip_2"}
+    assert set(x) == {
+        "labeled",
+        "unlabeled_strong_no_flip",
+        "unlabeled_weak_no_flip_1",
+        "unlabeled_weak_no_flip_2",
+    }
     assert x["unlabeled_strong_no_flip"].shape == (8, 8, 8, 1)
     for key in x:
         np.testing.assert_array_equal(x[key], x_again[key])

@@ -1,0 +1,106 @@
+"""What every experiment receives, and the building blocks experiments share."""
+
+import dataclasses
+import json
+import math
+import pathlib
+
+import keras
+import numpy as np
+
+from kerasssl import optimizers, schedules
+from kerasssl.data import pipelines
+from kerasssl.data.prepare import PreparedData
+from kerasssl.models import registry
+
+
+@dataclasses.dataclass
+class ExperimentContext:
+    """One run: its recipe, its folder, its data and any extra Keras callbacks."""
+
+    config: object  # ml_collections.ConfigDict
+    workdir: pathlib.Path
+    data: PreparedData
+    callbacks: tuple = ()
+
+
+def build_model(config, num_classes, input_shape, model_config=None):
+    """The network a recipe names in `config.model`, or in `model_config` (e.g. a student's)."""
+    model_config = model_config or config.model
+    kwargs = dict(model_config.kwargs.to_dict()) if model_config.kwargs else {}
+    return registry.get_model(
+        model_config.name, num_classes=num_classes, input_shape=input_shape, **kwargs
+    )
+
+
+def steps_per_epoch(train_config, num_examples):
+    if train_config.steps_per_epoch:
+        return int(train_config.steps_per_epoch)
+    return max(1, math.ceil(num_examples / train_config.batch_size))
+
+
+def learning_rate_schedule(train_config, total_steps, steps_in_epoch):
+    """Bag-of-Tricks schedule: linear scaling, warm-up epochs, cosine decay."""
+    peak = train_config.base_learning_rate
+    if train_config.linear_scaling:
+        peak = schedules.scale_learning_rate(peak, train_config.batch_size)
+    warmup_steps = min(int(train_config.warmup_epochs * steps_in_epoch), total_steps - 1)
+    return schedules.warmup_cosine_schedule(
+        peak, total_steps, warmup_steps, final_fraction=train_config.final_learning_rate_fraction
+    )
+
+
+def build_optimizer(train_config, model, total_steps, steps_in_epoch):
+    return optimizers.build_optimizer(
+        train_config.optimizer,
+        learning_rate_schedule(train_config, total_steps, steps_in_epoch),
+        model,
+        weight_decay=train_config.weight_decay,
+        weight_decay_mode=train_config.weight_decay_mode,
+        momentum=train_config.momentum,
+        nesterov=train_config.nesterov,
+    )
+
+
+def coupled_l2(train_config):
+    """The L2 strength the algorithm adds to its loss (0 when the optimizer decays instead)."""
+    return train_config.weight_decay if train_config.weight_decay_mode == "coupled" else 0.0
+
+
+def accuracy_metric():
+    return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+
+def eval_subset(data, config):
+    limit = config.train.max_eval_examples
+    if limit and len(data) > limit:
+        return data.subset(np.arange(limit))
+    return data
+
+
+def eval_dataset(data, config):
+    return pipelines.supervised_dataset(
+        eval_subset(data, config), config.train.eval_batch_size, training=False, seed=config.seed
+    )
+
+
+def completed_epochs(folder):
+    """Epochs that `BackupAndRestore` has saved in `folder/backup` (0 for a new run)."""
+    path = pathlib.Path(folder) / "backup" / "training_metadata.json"
+    if not path.is_file():
+        return 0
+    # Keras stores the number of finished epochs (it becomes fit's initial_epoch).
+    return int(json.loads(path.read_text())["epoch"])
+
+
+def fit_callbacks(folder, extra=()):
+    """Resumable checkpoints, TensorBoard and a CSV history in `folder`."""
+    folder = pathlib.Path(folder)
+    return [
+        keras.callbacks.BackupAndRestore(
+            str(folder / "backup"), save_freq="epoch", delete_checkpoint=False
+        ),
+        keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),
+        *extra,
+    ]

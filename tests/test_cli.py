@@ -1,0 +1,141 @@
+"""The `kerasssl` command end to end: every recipe as smoke, overrides, evaluate, bad input."""
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+CIFAR10_SUBSET = REPO_ROOT.parent / "shared" / "data" / "cifar10-subset"
+
+RECIPES = sorted(
+    path for path in (REPO_ROOT / "recipes").glob("*.py") if not path.name.startswith("_")
+)
+
+
+def run_cli(*arguments, check=True):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasssl.cli", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=600,
+    )
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result
+
+
+def _recipe_config(path, arg="smoke"):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
+
+
+def _data_overrides(path):
+    config = _recipe_config(path)
+    if config.data.source == "image_folder" and not config.data.root:
+        if not CIFAR10_SUBSET.is_dir():
+            pytest.skip(f"{CIFAR10_SUBSET} not found")
+        return [f"--config.data.root={CIFAR10_SUBSET}"]
+    return []
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
+def test_every_recipe_runs_as_smoke_through_the_cli(recipe, tmp_path):
+    workdir = tmp_path / "run"
+    result = run_cli(
+        "train", f"--config={recipe}:smoke", f"--workdir={workdir}", *_data_overrides(recipe)
+    )
+    metrics = json.loads((workdir / "metrics.json").read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert (workdir / "model.keras").is_file()
+    assert (workdir / "tensorboard").is_dir()
+    assert json.loads((workdir / "config.json").read_text())["train"]["steps_per_epoch"] >= 1
+    assert "test_accuracy" in result.stdout and str(workdir.resolve()) in result.stdout
+
+
+def test_recipe_docstrings_open_with_command_runtime_and_accuracy():
+    for path in RECIPES:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        doc = module.__doc__ or ""
+        assert "kerasssl train --config=recipes/" in doc, path.name
+        assert "Runtime" in doc and "accuracy" in doc.lower(), path.name
+
+
+def test_overrides_reach_the_run_and_evaluate_repeats_the_test_metric(tmp_path):
+    workdir = tmp_path / "run"
+    run_cli(
+        "train",
+        "--config=supervised_digits:smoke",  # a bare recipe name works too
+        f"--workdir={workdir}",
+        "--config.train.epochs=1",
+        "--config.train.label_smoothing=0.1",
+        "--config.data.labels_per_class=20",
+    )
+    config = json.loads((workdir / "config.json").read_text())
+    assert config["train"]["epochs"] == 1 and config["train"]["label_smoothing"] == 0.1
+    metrics = json.loads((workdir / "metrics.json").read_text())
+    assert metrics["num_labeled"] == 200 and metrics["epochs_run_this_time"] == 1
+    before = metrics["test_accuracy"]
+    result = run_cli("evaluate", f"--workdir={workdir}")
+    assert "test_accuracy" in result.stdout
+    after = json.loads((workdir / "metrics.json").read_text())["test_accuracy"]
+    assert after == pytest.approx(before, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["train", "--config=recipes/no_such_recipe.py"], "no recipe file"),
+        (["train", "--config=supervised_digits", "--config.train.epoch=3"], "unknown config field"),
+        (["train", "--config=supervised_digits", "--config.train.epochs=many"], "epochs"),
+        (["train", "--config=supervised_digits:bogus"], "'bogus'"),
+        (
+            ["train", "--config=supervised_digits", "--config.data.labels_per_class=5000"],
+            "labels_per_class",
+        ),
+        (["train", "--config=supervised_digits", "--config.data.source=web"], "data source"),
+        (["train", "--config=supervised_digits", "--config.model.name=resnet9000"], "resnet9000"),
+        (["train", "--config=supervised_digits", "--config.data.noise.rate=1.5"], "rate"),
+        (["evaluate"], "--workdir"),
+        (["fly", "--workdir=x"], "usage"),
+    ],
+)
+def test_bad_command_lines_give_one_clear_error(arguments, message, tmp_path):
+    arguments = [a if a != "--workdir=x" else f"--workdir={tmp_path}" for a in arguments]
+    if arguments[0] == "train":
+        arguments.append(f"--workdir={tmp_path / 'run'}")
+    result = run_cli(*arguments, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
+
+def test_evaluate_on_an_empty_workdir_says_what_to_do(tmp_path):
+    result = run_cli("evaluate", f"--workdir={tmp_path}", check=False)
+    assert result.returncode == 2
+    assert "train into it first" in result.stderr
+
+
+def test_image_folder_recipe_without_root_names_the_field(tmp_path):
+    result = run_cli(
+        "train", "--config=supervised_cifar10:smoke", f"--workdir={tmp_path}", check=False
+    )
+    assert result.returncode == 2
+    assert "--config.data.root=" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_module_has_no_stray_paths():
+    text = (REPO_ROOT / "kerasssl" / "cli.py").read_text()
+    assert "/work/" not in text and str(pathlib.Path.home()) not in text

@@ -50,6 +50,10 @@ def base_config():
     config.train.weight_decay = 5e-4
     config.train.weight_decay_mode = "coupled"  # coupled (paper L2) | decoupled (Keras)
     config.train.label_smoothing = 0.0
+    # Bag-of-Tricks batch mixing: none | mixup | cutmix | ricap; alpha 0 keeps the op's default
+    # (mixup 0.2, cutmix 1.0, RICAP beta 0.3).
+    config.train.batch_mixing = "none"
+    config.train.mixing_alpha = 0.0
     config.train.dtype_policy = "float32"  # float32 | mixed_bfloat16
     config.train.steps_per_execution = 1
     config.train.max_eval_examples = 0  # 0: evaluate on the whole validation and test sets

@@ -112,3 +112,19 @@ def test_bad_config_values(field, value, message, tmp_path):
     setattr(config[section] if section else config, name, value)
     with pytest.raises(ValueError, match=message):
         train.train_and_evaluate(config, tmp_path)
+
+
+@pytest.mark.parametrize("mixing", ["mixup", "cutmix", "ricap"])
+def test_batch_mixing_trains_on_soft_targets(mixing, tmp_path):
+    config = _config(epochs=1)
+    config.train.batch_mixing = mixing
+    config.train.label_smoothing = 0.1
+    metrics = train.train_and_evaluate(config, tmp_path)
+    assert np.isfinite(metrics["test_loss"]) and 0.0 <= metrics["test_accuracy"] <= 1.0
+
+
+def test_unknown_batch_mixing_is_named(tmp_path):
+    config = _config(epochs=1)
+    config.train.batch_mixing = "mosaic"
+    with pytest.raises(ValueError, match="batch_mixing"):
+        train.train_and_evaluate(config, tmp_path)

@@ -5,7 +5,7 @@ import tensorflow as tf
 from kerasssl.augment.image_checks import check_number
 
 
-def mix_batches(dataset, mixing, num_classes, seed):
+def mix_batches(dataset, mixing, num_classes, seed, start_step=0):
     """Maps `mixing(images, one_hot_labels, batch_seed)` over batches `(images, labels)`.
 
     Integer class-id labels are one-hot encoded first; float labels are taken as one-hot (or
@@ -19,6 +19,8 @@ def mix_batches(dataset, mixing, num_classes, seed):
             labels)`).
         num_classes: K, for one-hot encoding class ids.
         seed: int seed of the per-batch seeds.
+        start_step: batches already consumed by an interrupted run; the seeds continue from
+            there, so a resumed run mixes exactly as an uninterrupted one.
 
     Example:
     ```python
@@ -36,7 +38,8 @@ def mix_batches(dataset, mixing, num_classes, seed):
             labels = tf.one_hot(labels, num_classes, dtype=tf.float32)
         return mixing(images, labels, batch_seed)
 
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    check_number(start_step, "start_step", 0, 2**63 - 1, integer=True)
+    seeds = tf.data.Dataset.random(seed=seed).batch(2).skip(start_step)
     return tf.data.Dataset.zip(dataset, seeds).map(
         mix_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )

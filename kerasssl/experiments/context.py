@@ -8,7 +8,7 @@ import pathlib
 import keras
 import numpy as np
 
-from kerasssl import optimizers, schedules
+from kerasssl import augment, metrics, optimizers, schedules
 from kerasssl.data import pipelines
 from kerasssl.data.prepare import PreparedData
 from kerasssl.models import registry
@@ -68,7 +68,26 @@ def coupled_l2(train_config):
 
 
 def accuracy_metric():
-    return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    # Accepts class ids and the soft targets of batch mixing or soft pseudo-labels.
+    return metrics.Accuracy(name="accuracy")
+
+
+MIXING_OPS = {"mixup": augment.MixUp, "cutmix": augment.CutMix, "ricap": augment.RICAP}
+
+
+def batch_mixing(train_config):
+    """The recipe's batch-mixing op (`train.batch_mixing`, `train.mixing_alpha`), or None."""
+    name = train_config.batch_mixing
+    if name in ("", "none"):
+        return None
+    if name not in MIXING_OPS:
+        raise ValueError(
+            f"config.train.batch_mixing must be 'none' or one of {sorted(MIXING_OPS)}, got "
+            f"{name!r}."
+        )
+    if not train_config.mixing_alpha:
+        return MIXING_OPS[name]()
+    return MIXING_OPS[name](train_config.mixing_alpha)
 
 
 def eval_subset(data, config):

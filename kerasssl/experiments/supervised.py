@@ -2,7 +2,7 @@
 
 import time
 
-from kerasssl import files
+from kerasssl import augment, files
 from kerasssl.algorithms.supervised import Supervised
 from kerasssl.data import pipelines
 from kerasssl.experiments import context as shared
@@ -33,14 +33,20 @@ def train_supervised(config, data, labeled, folder, callbacks=(), model=None):
     steps_in_epoch = shared.steps_per_epoch(config.train, len(labeled))
     algorithm = build_algorithm(config, model, steps_in_epoch * config.train.epochs, steps_in_epoch)
     # A resumed run continues the exact data stream where the interrupted one stopped.
+    start_step = shared.completed_epochs(folder) * steps_in_epoch
     train_dataset = pipelines.supervised_dataset(
         labeled,
         config.train.batch_size,
         training=True,
         seed=config.seed,
         augment=config.data.augment,
-        start_step=shared.completed_epochs(folder) * steps_in_epoch,
+        start_step=start_step,
     )
+    mixing = shared.batch_mixing(config.train)
+    if mixing is not None:
+        train_dataset = augment.mix_batches(
+            train_dataset, mixing, data.num_classes, seed=config.seed, start_step=start_step
+        )
     validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
     start = time.perf_counter()
     history = algorithm.fit(

@@ -97,3 +97,19 @@ def test_mix_batches_on_sparse_label_dataset(images):
         np.testing.assert_array_equal(batch_images, images_again)
     with pytest.raises(ValueError, match="num_classes"):
         mix_batches(dataset, CutMix(), num_classes=1, seed=0)
+
+
+def test_mix_batches_start_step_continues_the_seed_stream():
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasssl.augment import MixUp, mix_batches
+
+    images = np.random.default_rng(0).uniform(0, 255, (12, 4, 4, 3)).astype("float32")
+    labels = np.arange(12) % 3
+    batches = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
+    full = list(mix_batches(batches, MixUp(), 3, seed=5))
+    resumed = list(mix_batches(batches.skip(1), MixUp(), 3, seed=5, start_step=1))
+    for (full_images, full_labels), (images_, labels_) in zip(full[1:], resumed, strict=True):
+        np.testing.assert_allclose(images_, full_images)
+        np.testing.assert_allclose(labels_, full_labels)

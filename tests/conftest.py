@@ -34,7 +34,7 @@ def _seed_and_clear():
     keras.utils.set_random_seed(1234)
     keras.config.set_dtype_policy("float32")
     yield
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
 
 
 @pytest.fixture

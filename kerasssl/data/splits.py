@@ -62,7 +62,7 @@ def validation_split(labels, validation_size, seed: int):
 
     Args:
         labels: integer class ids [N].
-        validation_size: an int count (1..N-1; a whole float such as 64.0 counts too) or a
+        validation_size: an int count (1..N-1; a whole float above 1 such as 64.0 counts too) or a
             float fraction in (0, 1).
         seed: the same seed gives the same split.
 
@@ -77,8 +77,13 @@ def validation_split(labels, validation_size, seed: int):
         count = int(validation_size)
     elif isinstance(validation_size, numbers.Real) and 0.0 < validation_size < 1.0:
         count = int(round(validation_size * total))
-    elif isinstance(validation_size, numbers.Real) and float(validation_size).is_integer():
-        # A recipe field that defaults to a fraction stores an overriding count as a float.
+    elif (
+        isinstance(validation_size, numbers.Real)
+        and float(validation_size).is_integer()
+        and validation_size > 1
+    ):
+        # A recipe field that defaults to a fraction stores an overriding count as a float;
+        # 1.0 stays an error (a 100% fraction or a one-image split: ambiguous).
         count = int(validation_size)
     else:
         raise ValueError(

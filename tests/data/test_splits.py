@@ -63,3 +63,10 @@ def test_validation_split_count_and_rounding(labels):
 def test_validation_size_out_of_range(labels, size):
     with pytest.raises(ValueError, match="validation_size"):
         validation_split(labels, size, seed=0)
+
+
+def test_whole_float_validation_size_is_a_count():
+    # ml_collections stores --config.data.validation_size=64 as 64.0 (the field defaults to 0.1).
+    labels = np.repeat(np.arange(4), 50)
+    _, validation = validation_split(labels, 64.0, seed=0)
+    assert len(validation) == 64

@@ -64,6 +64,12 @@ def _rewrite_config_flag(argv):
 
 def parse_flags(argv):
     """absl flag parser that turns recipe and field mistakes into one clear line."""
+    if any(argument in ("-h", "--help", "--helpshort", "-?") for argument in argv[1:]):
+        # absl's own help lists only flags of the __main__ module, i.e. the console-script shim.
+        print(__doc__.strip())
+        print(f"\nRecipes: {', '.join(available_recipes())}\n")
+        print(flags.FLAGS.module_help(__name__))
+        sys.exit(0)
     try:
         return flags.FLAGS(_rewrite_config_flag(argv))
     except UsageError as error:

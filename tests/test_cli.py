@@ -139,3 +139,9 @@ def test_image_folder_recipe_without_root_names_the_field(tmp_path):
 def test_cli_module_has_no_stray_paths():
     text = (REPO_ROOT / "kerasssl" / "cli.py").read_text()
     assert "/work/" not in text and str(pathlib.Path.home()) not in text
+
+
+def test_help_lists_commands_recipes_and_flags():
+    result = run_cli("--help")
+    assert "kerasssl train --config=" in result.stdout and "--workdir" in result.stdout
+    assert "supervised_digits" in result.stdout

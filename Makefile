@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml requirements-lock.txt
 
 install: $(STAMP)
 
+# The demo keeps the lines that matter (the teacher's and each round's student's test accuracy,
+# the run folder); pipefail keeps a failed run failing.
 demo: install
-	$(VENV)/bin/kerasssl train --config=recipes/supervised_digits.py --workdir=runs/demo
+	bash -o pipefail -c "$(VENV)/bin/kerasssl train --config=recipes/noisy_student_digits.py \
+		--workdir=runs/demo | grep -E '^(teacher_test_accuracy|student_test_accuracy_per_round|test_accuracy|run folder)'"
 
 test: install
 	$(PY) -m pytest -q

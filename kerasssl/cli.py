@@ -1,5 +1,6 @@
-"""The `kerasssl` command: `kerasssl train --config=recipes/x.py[:arg] --workdir=DIR` and
-`kerasssl evaluate --workdir=DIR`.
+"""The `kerasssl` command: `kerasssl train --config=recipes/x.py[:arg] --workdir=DIR`,
+`kerasssl evaluate --workdir=DIR` and `kerasssl label --config=RECIPE --workdir=DIR
+[--teacher=model.keras]` (a teacher's probabilities over the recipe's unlabeled pool).
 
 The logic lives in importable modules (`kerasssl.train`), so notebooks call the same code.
 """
@@ -14,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags
 from ml_collections import config_flags
 
-COMMANDS = ("train", "evaluate")
+COMMANDS = ("train", "evaluate", "label")
 RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -26,6 +27,9 @@ _CONFIG = config_flags.DEFINE_config_file(
 )
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Run folder: checkpoints, TensorBoard logs, config.json, metrics.json."
+)
+_TEACHER = flags.DEFINE_string(
+    "teacher", None, "label only: the teacher's .keras file (default: <workdir>/model.keras)."
 )
 
 
@@ -114,6 +118,11 @@ def main(argv):
                     "--config is required for train, e.g. --config=recipes/supervised_digits.py"
                 )
             metrics = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+        elif command == "label":
+            from kerasssl.pseudo_labels.label_split import label_split
+
+            config = _CONFIG.value or train.load_workdir_config(_WORKDIR.value)
+            metrics = label_split(config, _WORKDIR.value, _TEACHER.value)
         else:
             metrics = train.evaluate_workdir(_WORKDIR.value)
     except (ValueError, TypeError, FileNotFoundError) as error:

@@ -10,6 +10,11 @@ import importlib
 
 EXPERIMENTS = {
     "supervised": "kerasssl.experiments.supervised",
+    "divide_mix": "kerasssl.experiments.divide_mix",
+    "noisy_student": "kerasssl.experiments.noisy_student",
+    "billion_scale": "kerasssl.experiments.billion_scale",
+    "distillation": "kerasssl.experiments.distillation",
+    "meta_pseudo_labels": "kerasssl.experiments.meta_pseudo_labels",
 }
 
 

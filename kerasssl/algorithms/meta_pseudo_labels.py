@@ -1,0 +1,430 @@
+"""Meta Pseudo Labels: a teacher that learns from how its pseudo-labels change the student."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kerasssl import optimizers
+from kerasssl.algorithms.sharpen import check_temperature
+from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
+
+PSEUDO_LABELS = ("argmax", "sample")
+
+
+@keras.saving.register_keras_serializable(package="kerasssl")
+class MetaPseudoLabels(keras.Model):
+    """Meta Pseudo Labels (MPL) with the UDA auxiliary loss for the teacher.
+
+    Each step sees a dict `x` with "labeled" images, the unlabeled images under a weak and a
+    strong view ("unlabeled_<weak_view>", "unlabeled_<strong_view>", as made by
+    `kerasssl.data.pipelines.semi_supervised_dataset`) and optionally "unlabeled_labels" (true
+    labels, -1 when unknown, used only for the pseudo-label accuracy metric); `y` holds the
+    labeled class ids. One step:
+
+    1. the teacher predicts the labeled, weak and strong batches (one call, shared BN stats);
+    2. the student takes one optimizer step on the teacher's hard pseudo-labels of the strong
+       view (argmax or sampled: a soft target `stop_gradient(softmax(z))` of the teacher's own
+       logits would give the teacher no gradient);
+    3. the teacher feedback `h` is the student's labeled cross-entropy before its step minus
+       after it (first-order meta-gradient; averaged over replicas), minus a moving-average
+       baseline;
+    4. the teacher minimises `CE(labeled) + uda_weight * UDA + mpl_weight * h * CE(teacher
+       strong logits, pseudo-labels)` (`uda_weight` ramps up linearly over
+       `uda_rampup_steps`).
+
+    With `exact=True` (small networks), step 3-4 differentiate through one functional SGD step
+    of the student (step size `exact_step_size`, `stateless_call` inside nested
+    `GradientTape`s) on the teacher's soft predictions; the MPL term is then the student's
+    labeled cross-entropy after that step, and the student's real update uses the same (fixed)
+    soft targets. The cross-entropies on that path are written by hand
+    (`kerasssl.algorithms.uda.soft_cross_entropy`) because Keras' fused one has no second
+    derivative with respect to soft targets. Under `tf.distribute` each replica takes that
+    functional step on its own shard (no cross-replica reduction inside the nested tapes), so
+    exact mode matches one device only approximately; the first-order mode matches it exactly.
+
+    `train_step` is custom (two networks, two optimizers, two gradients), so it owns
+    `optimizer.scale_loss` (a `LossScaleOptimizer` works) and replica scaling: every loss is a
+    per-replica mean written with plain ops (no Keras `Loss` object), divided once by
+    `num_replicas_in_sync` before the cross-replica gradient sum; `h` uses the all-reduced mean
+    of the student's losses so every replica sees the same feedback. Trackers report the
+    unscaled values. `call` returns the student's logits, so `evaluate`/`predict` use the
+    student. Pass both optimizers to `compile`: `optimizer` (teacher) and `student_optimizer`;
+    a `.keras` file of the whole algorithm reloads with `compile=False` only.
+
+    Args:
+        teacher: `keras.Model` mapping images to logits.
+        student: `keras.Model` mapping images to logits, same number of classes.
+        uda_weight: weight of the teacher's UDA loss (lambda_u; 8 in the reference port).
+        uda_temperature: sharpening temperature of the UDA target (0.7; < 1 sharpens).
+        confidence_threshold: UDA mask threshold on the weak-view max probability (0.6).
+        uda_rampup_steps: steps over which `uda_weight` ramps up linearly from 0 (0: no ramp).
+        mpl_weight: weight of the MPL feedback term (0 turns the teacher into plain UDA).
+        label_smoothing: smoothing of the teacher's labeled CE and the student's pseudo-label CE.
+        pseudo_labels: "argmax" or "sample" (a draw from the teacher's strong-view softmax).
+        baseline_decay: decay of the moving average subtracted from `h` (0: no baseline).
+        exact: differentiate through one functional SGD student step instead.
+        exact_step_size: the SGD step size of that functional step.
+        weak_view, strong_view: view names of the unlabeled keys in `x`.
+        l2_weight_decay: coupled L2 on both networks' kernels (0 with decoupled decay).
+        seed: seed of the pseudo-label sampling.
+
+    Example:
+        >>> teacher = kerasssl.models.get_model("resnet_tiny", num_classes=10)
+        >>> student = kerasssl.models.get_model("resnet_tiny", num_classes=10)
+        >>> mpl = MetaPseudoLabels(teacher, student, uda_weight=8.0)
+        >>> mpl.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+        ...             student_optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+        ...             loss=kerasssl.losses.CrossEntropy(), metrics=["accuracy"])
+        >>> mpl.fit(semi_supervised_dataset(...), epochs=1, steps_per_epoch=100)
+
+    Reference: Pham et al., "Meta Pseudo Labels", CVPR 2021 (https://arxiv.org/abs/2003.10580).
+    """
+
+    def __init__(
+        self,
+        teacher,
+        student,
+        uda_weight=8.0,
+        uda_temperature=0.7,
+        confidence_threshold=0.6,
+        uda_rampup_steps=0,
+        mpl_weight=1.0,
+        label_smoothing=0.0,
+        pseudo_labels="argmax",
+        baseline_decay=0.99,
+        exact=False,
+        exact_step_size=0.1,
+        weak_view="weak",
+        strong_view="strong",
+        l2_weight_decay=0.0,
+        seed=0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, network in (("teacher", teacher), ("student", student)):
+            if not isinstance(network, keras.Model):
+                raise TypeError(f"{name} must be a keras.Model, got {type(network).__name__}.")
+        if teacher is student:
+            raise ValueError("teacher and student must be two different models.")
+        teacher_classes = int(teacher.outputs[0].shape[-1]) if teacher.built else None
+        student_classes = int(student.outputs[0].shape[-1]) if student.built else None
+        if teacher_classes != student_classes:
+            raise ValueError(
+                f"teacher predicts {teacher_classes} classes but student predicts "
+                f"{student_classes}: build both with the same num_classes."
+            )
+        check_temperature(uda_temperature)
+        if pseudo_labels not in PSEUDO_LABELS:
+            raise ValueError(
+                f"pseudo_labels must be one of {PSEUDO_LABELS}, got {pseudo_labels!r}."
+            )
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+        if not 0.0 <= baseline_decay < 1.0:
+            raise ValueError(f"baseline_decay must be in [0, 1), got {baseline_decay}.")
+        if not 0.0 <= confidence_threshold <= 1.0:
+            raise ValueError(f"confidence_threshold must be in [0, 1], got {confidence_threshold}.")
+        for name, value in (
+            ("uda_weight", uda_weight),
+            ("uda_rampup_steps", uda_rampup_steps),
+            ("mpl_weight", mpl_weight),
+            ("exact_step_size", exact_step_size),
+            ("l2_weight_decay", l2_weight_decay),
+        ):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}.")
+        self.teacher = teacher
+        self.student = student
+        self.num_classes = teacher_classes
+        self.uda_weight = float(uda_weight)
+        self.uda_temperature = float(uda_temperature)
+        self.confidence_threshold = float(confidence_threshold)
+        self.uda_rampup_steps = int(uda_rampup_steps)
+        self.mpl_weight = float(mpl_weight)
+        self.label_smoothing = float(label_smoothing)
+        self.pseudo_labels = pseudo_labels
+        self.baseline_decay = float(baseline_decay)
+        self.exact = bool(exact)
+        self.exact_step_size = float(exact_step_size)
+        self.weak_view = weak_view
+        self.strong_view = strong_view
+        self.l2_weight_decay = float(l2_weight_decay)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Every replica computes the same value (all-reduced h), so "mean" keeps it unchanged.
+        self.h_baseline = keras.Variable(
+            0.0, trainable=False, name="h_baseline", aggregation="mean"
+        )
+        self.student_optimizer = None
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in (
+                "teacher_loss",
+                "teacher_labeled_loss",
+                "uda_loss",
+                "uda_mask_rate",
+                "mpl_loss",
+                "student_loss",
+                "student_labeled_loss",
+                "h",
+                "pseudo_label_accuracy",
+            )
+        }
+        self.built = teacher.built and student.built
+
+    def call(self, inputs, training=False):
+        return self.student(inputs, training=training)
+
+    def compile(self, optimizer=None, student_optimizer=None, **kwargs):
+        if optimizer is None:
+            raise ValueError(
+                "compile needs `optimizer` for the teacher, e.g. keras.optimizers.SGD(0.05)."
+            )
+        if student_optimizer is None:
+            raise ValueError(
+                "compile needs `student_optimizer` for the student (its own instance and "
+                "schedule), e.g. student_optimizer=keras.optimizers.SGD(0.05)."
+            )
+        if student_optimizer is optimizer:
+            raise ValueError("`optimizer` and `student_optimizer` must be two instances.")
+        super().compile(optimizer=optimizer, **kwargs)
+        self.student_optimizer = keras.optimizers.get(student_optimizer)
+
+    def build_optimizers(self):
+        """Creates both optimizers' variables (needed before restoring them from a file)."""
+        self.optimizer.build(self.teacher.trainable_variables)
+        self.student_optimizer.build(self.student.trainable_variables)
+
+    def check_inputs(self, inputs):
+        if not isinstance(inputs, dict):
+            raise TypeError(
+                "MetaPseudoLabels trains on dicts from "
+                "kerasssl.data.pipelines.semi_supervised_dataset; got "
+                f"{type(inputs).__name__}."
+            )
+        for key in ("labeled", f"unlabeled_{self.weak_view}", f"unlabeled_{self.strong_view}"):
+            if key not in inputs:
+                raise ValueError(
+                    f"the training batch has no {key!r} (keys: {sorted(inputs)}): build the "
+                    f"dataset with views=({self.weak_view!r}, {self.strong_view!r})."
+                )
+
+    def uda_weight_now(self):
+        if not self.uda_rampup_steps:
+            return ops.convert_to_tensor(self.uda_weight)
+        progress = ops.cast(self.optimizer.iterations + 1, "float32") / self.uda_rampup_steps
+        return self.uda_weight * ops.minimum(1.0, progress)
+
+    def train_step(self, data):
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        self.check_inputs(inputs)
+        if self.student_optimizer is None:
+            raise ValueError("compile the algorithm with `student_optimizer` before fit.")
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        labeled = inputs["labeled"]
+        weak = inputs[f"unlabeled_{self.weak_view}"]
+        strong = inputs[f"unlabeled_{self.strong_view}"]
+        labels_one_hot = ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
+        with tf.GradientTape() as teacher_tape:
+            teacher_logits = ops.cast(
+                self.teacher(ops.concatenate([labeled, weak, strong], axis=0), training=True),
+                "float32",
+            )
+            num_labeled, num_unlabeled = ops.shape(labeled)[0], ops.shape(weak)[0]
+            teacher_labeled = teacher_logits[:num_labeled]
+            teacher_weak = teacher_logits[num_labeled : num_labeled + num_unlabeled]
+            teacher_strong = teacher_logits[num_labeled + num_unlabeled :]
+            teacher_labeled_loss = ops.mean(
+                soft_cross_entropy(self.smooth(labels_one_hot), teacher_labeled)
+            )
+            consistency, mask_rate = uda_loss(
+                teacher_weak, teacher_strong, self.uda_temperature, self.confidence_threshold
+            )
+            if self.exact:
+                mpl_loss, student = self.exact_feedback(
+                    labeled, labels_one_hot, strong, teacher_strong, teacher_tape
+                )
+                pseudo_targets = ops.stop_gradient(ops.softmax(teacher_strong, axis=-1))
+            else:
+                pseudo_targets = self.hard_pseudo_labels(teacher_strong)
+                with teacher_tape.stop_recording():
+                    student = self.student_step(labeled, labels_one_hot, strong, pseudo_targets)
+                mpl_loss = student["h"] * ops.mean(
+                    soft_cross_entropy(pseudo_targets, teacher_strong)
+                )
+            teacher_loss = (
+                teacher_labeled_loss
+                + self.uda_weight_now() * consistency
+                + self.mpl_weight * mpl_loss
+            )
+            total = teacher_loss + self.l2(self.teacher)
+            scaled = self.optimizer.scale_loss(total / replicas)
+        if self.exact:
+            # The real student update, on the same soft targets the meta-gradient assumed.
+            student.update(self.student_step(labeled, labels_one_hot, strong, pseudo_targets))
+        variables = self.teacher.trainable_variables
+        self.optimizer.apply(teacher_tape.gradient(scaled, variables), variables)
+        labeled_logits = student.pop("labeled_logits")
+        self.update_trackers(
+            teacher_loss=teacher_loss,
+            teacher_labeled_loss=teacher_labeled_loss,
+            uda_loss=consistency,
+            uda_mask_rate=mask_rate,
+            mpl_loss=mpl_loss,
+            **student,
+        )
+        if "unlabeled_labels" in inputs:
+            self.update_pseudo_label_accuracy(inputs["unlabeled_labels"], teacher_strong)
+        # Compiled metrics (e.g. accuracy) and "loss" follow the student, the model `call` runs.
+        if getattr(self, "_loss_tracker", None) is not None:
+            self._loss_tracker.update_state(student["student_loss"])
+        return self.compute_metrics(inputs, labels, labeled_logits)
+
+    def test_step(self, data):
+        # Evaluation runs the student only: the training trackers would be logged as zeros.
+        logs = super().test_step(data)
+        return {name: value for name, value in logs.items() if name not in self.trackers}
+
+    def smooth(self, targets):
+        if not self.label_smoothing:
+            return targets
+        return (1.0 - self.label_smoothing) * targets + self.label_smoothing / self.num_classes
+
+    def l2(self, network):
+        if not self.l2_weight_decay:
+            return ops.zeros((), "float32")
+        return optimizers.l2_penalty(optimizers.decayable_variables(network), self.l2_weight_decay)
+
+    def hard_pseudo_labels(self, teacher_strong):
+        logits = ops.stop_gradient(teacher_strong)
+        if self.pseudo_labels == "sample":
+            ids = keras.random.categorical(logits, 1, seed=self.seed_generator)[:, 0]
+        else:
+            ids = ops.argmax(logits, axis=-1)
+        return ops.one_hot(ops.cast(ids, "int32"), self.num_classes)
+
+    def student_step(self, labeled, labels_one_hot, strong, pseudo_targets):
+        """One optimizer step of the student; returns its losses and the feedback h."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            logits = ops.cast(
+                self.student(ops.concatenate([labeled, strong], axis=0), training=True), "float32"
+            )
+            num_labeled = ops.shape(labeled)[0]
+            student_labeled = logits[:num_labeled]
+            student_loss = ops.mean(
+                soft_cross_entropy(self.smooth(pseudo_targets), logits[num_labeled:])
+            )
+            total = student_loss + self.l2(self.student)
+            scaled = self.student_optimizer.scale_loss(total / replicas)
+        variables = self.student.trainable_variables
+        self.student_optimizer.apply(tape.gradient(scaled, variables), variables)
+        before = ops.mean(soft_cross_entropy(labels_one_hot, student_labeled))
+        result = {
+            "student_loss": student_loss,
+            "student_labeled_loss": before,
+            "labeled_logits": ops.stop_gradient(student_labeled),
+        }
+        if self.exact:
+            return result
+        # The new weights in training mode, as the "before" loss; discard BN-statistics updates.
+        after_logits, _ = self.student.stateless_call(
+            [tf.identity(v.value) for v in variables],
+            [tf.identity(v.value) for v in self.student.non_trainable_variables],
+            labeled,
+            training=True,
+        )
+        after = ops.mean(soft_cross_entropy(labels_one_hot, ops.cast(after_logits, "float32")))
+        improvement = self.replica_mean(before - after)
+        feedback = improvement - self.h_baseline
+        if self.baseline_decay:
+            self.h_baseline.assign(
+                self.baseline_decay * self.h_baseline + (1.0 - self.baseline_decay) * improvement
+            )
+        result["h"] = ops.stop_gradient(feedback)
+        return result
+
+    def exact_feedback(self, labeled, labels_one_hot, strong, teacher_strong, teacher_tape):
+        """Student's labeled CE after one functional SGD step on the teacher's soft targets.
+
+        Runs inside the teacher's tape, so its gradient reaches the teacher through the
+        student's gradient (second order); the hand-written CE keeps that path non-zero.
+        """
+        soft_targets = ops.softmax(teacher_strong, axis=-1)
+        weights = [tf.identity(v.value) for v in self.student.trainable_variables]
+        state = [tf.identity(v.value) for v in self.student.non_trainable_variables]
+        with tf.GradientTape() as inner_tape:
+            inner_tape.watch(weights)
+            strong_logits, _ = self.student.stateless_call(weights, state, strong, training=True)
+            inner_loss = ops.mean(
+                soft_cross_entropy(soft_targets, ops.cast(strong_logits, "float32"))
+            )
+        gradients = inner_tape.gradient(inner_loss, weights)
+        stepped = [
+            weight - self.exact_step_size * ops.cast(gradient, weight.dtype)
+            for weight, gradient in zip(weights, gradients, strict=True)
+        ]
+        after_logits, _ = self.student.stateless_call(stepped, state, labeled, training=True)
+        after = ops.mean(soft_cross_entropy(labels_one_hot, ops.cast(after_logits, "float32")))
+        with teacher_tape.stop_recording():
+            before_logits, _ = self.student.stateless_call(weights, state, labeled, training=True)
+            before = ops.mean(
+                soft_cross_entropy(labels_one_hot, ops.cast(before_logits, "float32"))
+            )
+        return after, {"h": ops.stop_gradient(self.replica_mean(before - after))}
+
+    @staticmethod
+    def replica_mean(value):
+        """The mean of `value` over replicas (identity on one device).
+
+        Goes through `merge_call`, as the optimizers' gradient sums do: a replica-context
+        `all_reduce` between them can be matched with a different collective on another
+        replica (seen as a shape mismatch under `MirroredStrategy`).
+        """
+        context = tf.distribute.get_replica_context()
+        if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
+            return value
+        return context.merge_call(_mean_over_replicas, args=(value,))
+
+    def update_trackers(self, **values):
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+
+    def update_pseudo_label_accuracy(self, true_labels, teacher_strong):
+        true_labels = ops.cast(true_labels, "int32")
+        known = ops.cast(true_labels >= 0, "float32")
+        predicted = ops.cast(ops.argmax(teacher_strong, axis=-1), "int32")
+        correct = ops.cast(ops.equal(predicted, true_labels), "float32")
+        self.trackers["pseudo_label_accuracy"].update_state(correct, sample_weight=known)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "teacher": keras.saving.serialize_keras_object(self.teacher),
+            "student": keras.saving.serialize_keras_object(self.student),
+            "uda_weight": self.uda_weight,
+            "uda_temperature": self.uda_temperature,
+            "confidence_threshold": self.confidence_threshold,
+            "uda_rampup_steps": self.uda_rampup_steps,
+            "mpl_weight": self.mpl_weight,
+            "label_smoothing": self.label_smoothing,
+            "pseudo_labels": self.pseudo_labels,
+            "baseline_decay": self.baseline_decay,
+            "exact": self.exact,
+            "exact_step_size": self.exact_step_size,
+            "weak_view": self.weak_view,
+            "strong_view": self.strong_view,
+            "l2_weight_decay": self.l2_weight_decay,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in ("teacher", "student"):
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)
+
+
+def _mean_over_replicas(strategy, value):
+    return strategy.extended.reduce_to(tf.distribute.ReduceOp.MEAN, value, destinations=value)

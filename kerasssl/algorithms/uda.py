@@ -1,0 +1,49 @@
+"""The UDA consistency loss and a cross-entropy that can be differentiated twice."""
+
+from keras import ops
+
+from kerasssl.algorithms.sharpen import check_temperature
+
+
+def soft_cross_entropy(targets, logits):
+    """Per-example `-sum(targets * log_softmax(logits))`, written out by hand.
+
+    Keras' fused cross-entropy has no second derivative with respect to its targets: a teacher
+    gradient taken through the student's gradient of that loss comes out silently all zero.
+    This version is plain ops, so nested `GradientTape`s see the whole path.
+
+    Args:
+        targets: float [B, C] probabilities (a one-hot row is a hard label).
+        logits: float [B, C].
+    """
+    log_probabilities = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    return -ops.sum(ops.cast(targets, "float32") * log_probabilities, axis=-1)
+
+
+def uda_loss(weak_logits, strong_logits, temperature=0.7, confidence_threshold=0.6):
+    """UDA: the sharpened, confidence-masked weak-view prediction is the strong view's target.
+
+    Args:
+        weak_logits: float [B, C], the model on the weakly augmented view (no gradient flows
+            through it: it is the target).
+        strong_logits: float [B, C], the same model on the RandAugment view.
+        temperature: sharpening temperature of the target, > 0 (< 1 sharpens).
+        confidence_threshold: examples whose weak-view max probability is below it are masked.
+
+    Returns:
+        (loss, mask_rate): the batch mean of the masked cross-entropy (masked examples count as
+        zeros, as in the reference) and the fraction of examples kept.
+
+    Example:
+        >>> loss, mask_rate = uda_loss(weak_logits, strong_logits, 0.7, 0.6)
+
+    Reference: Xie et al., "Unsupervised Data Augmentation for Consistency Training",
+    NeurIPS 2020 (https://arxiv.org/abs/1904.12848).
+    """
+    check_temperature(temperature)
+    weak_logits = ops.stop_gradient(ops.cast(weak_logits, "float32"))
+    target = ops.softmax(weak_logits / temperature, axis=-1)
+    confidence = ops.max(ops.softmax(weak_logits, axis=-1), axis=-1)
+    mask = ops.cast(confidence >= confidence_threshold, "float32")
+    loss = ops.mean(soft_cross_entropy(target, strong_logits) * mask)
+    return loss, ops.mean(mask)

@@ -1,0 +1,126 @@
+"""Billion-scale semi-supervised learning: teacher -> top-K per class -> pre-train -> fine-tune.
+
+Workdir layout (every folder a resumable phase):
+    teacher/         supervised teacher on the labeled set
+    pseudo_labels/   the teacher's probabilities over the unlabeled pool (streamed, sharded)
+    pretrain/        the student pre-trained on the top-K-per-class selection (hard labels)
+    finetune/        the same student fine-tuned on the labeled set
+    model.keras, metrics.json   the fine-tuned student, metrics of every phase
+"""
+
+import dataclasses
+
+import numpy as np
+
+from kerasssl import files
+from kerasssl.experiments import context as shared
+from kerasssl.experiments import supervised
+from kerasssl.experiments import teacher_student as phases
+from kerasssl.pseudo_labels import (
+    TopKPerClass,
+    label_images,
+    read_shards,
+    select_top_k_per_class,
+)
+
+
+def _student_model(config, data):
+    section = config.billion_scale
+    model_config = section.student_model if section.student_model.name else config.model
+    return shared.build_model(config, data.num_classes, data.input_shape, model_config)
+
+
+def _train_phase(config, data, labeled, folder, callbacks, model=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    model, _, _, _ = supervised.train_supervised(
+        config, data, labeled, folder, callbacks, model=model
+    )
+    metrics = phases.evaluate(model, data, config)
+    phases.finish_phase(folder, model, metrics)
+    return metrics
+
+
+def run(context):
+    config, data, workdir = context.config, context.data, context.workdir
+    section = config.billion_scale
+    phases.check_unlabeled(data)
+    # Validates K and P before any training.
+    TopKPerClass(section.k, section.p, data.num_classes)
+
+    teacher_metrics = phases.finished(workdir / "teacher")
+    if teacher_metrics is None:
+        teacher_metrics = _train_phase(
+            config, data, data.labeled, workdir / "teacher", context.callbacks
+        )
+    teacher = phases.load_model(workdir / "teacher")
+    phases.check_same_classes(teacher, _student_model(config, data))
+    label_images(
+        teacher,
+        data.unlabeled.images,
+        workdir / "pseudo_labels",
+        shard_size=section.shard_size,
+        batch_size=config.train.eval_batch_size,
+        verbose=0,
+    )
+    # Streams the shards: memory O(K x classes) besides one shard.
+    selection = select_top_k_per_class(read_shards(workdir / "pseudo_labels"), section.k, section.p)
+    selected = dataclasses.replace(
+        data.unlabeled.subset(selection.indices), labels=selection.hard_labels
+    )
+
+    pretrain_config = phases.phase_config(
+        config,
+        epochs=section.pretrain_epochs,
+        steps_per_epoch=section.pretrain_steps_per_epoch,
+    )
+    pretrain_metrics = phases.finished(workdir / "pretrain")
+    if pretrain_metrics is None:
+        pretrain_metrics = _train_phase(
+            pretrain_config,
+            data,
+            selected,
+            workdir / "pretrain",
+            context.callbacks,
+            model=_student_model(config, data),
+        )
+    finetune_config = phases.phase_config(
+        config,
+        epochs=section.finetune_epochs,
+        base_learning_rate=section.finetune_learning_rate or config.train.base_learning_rate / 10,
+    )
+    finetune_metrics = phases.finished(workdir / "finetune")
+    if finetune_metrics is None:
+        finetune_metrics = _train_phase(
+            finetune_config,
+            data,
+            data.labeled,
+            workdir / "finetune",
+            context.callbacks,
+            model=phases.load_model(workdir / "pretrain"),
+        )
+    files.atomic_save_model(phases.load_model(workdir / "finetune"), workdir / "model.keras")
+    selected_accuracy = float(
+        np.mean(selection.hard_labels == data.unlabeled.labels[selection.indices])
+    )
+    phases.write_summaries(
+        workdir,
+        0,
+        {
+            "teacher_test_accuracy": teacher_metrics["test_accuracy"],
+            "pretrain_test_accuracy": pretrain_metrics["test_accuracy"],
+            "finetune_test_accuracy": finetune_metrics["test_accuracy"],
+        },
+    )
+    return {
+        "test_accuracy": finetune_metrics["test_accuracy"],
+        "teacher_test_accuracy": teacher_metrics["test_accuracy"],
+        "pretrain_test_accuracy": pretrain_metrics["test_accuracy"],
+        "finetune_test_accuracy": finetune_metrics["test_accuracy"],
+        "teacher": teacher_metrics,
+        "pretrain": pretrain_metrics,
+        "finetune": finetune_metrics,
+        "num_selected": len(selection),
+        "num_unique_selected": int(len(np.unique(selection.indices))),
+        # Diagnostic only: the pool's hidden true labels.
+        "selected_label_accuracy": selected_accuracy,
+    }

@@ -1,0 +1,169 @@
+"""Meta Pseudo Labels: teacher and student trained together, then the student fine-tuned.
+
+Workdir layout:
+    mpl/        the resumable MPL phase (both networks, both optimizers)
+    teacher/, student/  each network's model.keras and metrics.json after the MPL phase
+    finetune/   resumable supervised fine-tuning of the student on the labeled split
+    model.keras the fine-tuned student; metrics.json: its test_accuracy, plus
+                teacher_test_accuracy and mpl_student_test_accuracy (before fine-tuning)
+"""
+
+import ml_collections
+
+from kerasssl import files, losses
+from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
+from kerasssl.data import pipelines
+from kerasssl.experiments import context as shared
+from kerasssl.experiments import supervised
+from kerasssl.experiments import teacher_student as phases
+
+
+def mpl_section():
+    """The `config.mpl` recipe section, with the reference PyTorch port's CIFAR-10 values."""
+    section = ml_collections.ConfigDict()
+    section.unlabeled_ratio = 7  # mu: unlabeled images per labeled one
+    section.weak_view = "weak"
+    section.strong_view = "strong"  # RandAugment
+    section.uda_weight = 8.0
+    section.uda_temperature = 0.7
+    section.confidence_threshold = 0.6
+    section.uda_rampup_steps = 0  # 0: a fifth of the MPL steps
+    section.mpl_weight = 1.0  # 0: the teacher is trained by UDA alone (the baseline)
+    section.pseudo_labels = "argmax"  # argmax | sample
+    section.baseline_decay = 0.99
+    section.exact = False  # small networks only: differentiate through a student SGD step
+    section.exact_step_size = 0.05
+    section.label_smoothing = 0.0
+    section.student_learning_rate = 0.0  # 0: config.train.base_learning_rate
+    section.finetune_epochs = 0  # 0: no fine-tuning
+    section.finetune_steps_per_epoch = 0  # 0: config.train.steps_per_epoch
+    section.finetune_learning_rate = 0.0  # 0: config.train.base_learning_rate / 10
+    section.student_model = ml_collections.ConfigDict()
+    section.student_model.name = ""  # empty: the teacher's config.model
+    section.student_model.kwargs = ml_collections.ConfigDict()
+    return section
+
+
+def build_algorithm(config, data, total_steps, steps_in_epoch):
+    section = config.mpl
+    teacher = shared.build_model(config, data.num_classes, data.input_shape)
+    student_model = section.student_model if section.student_model.name else None
+    student = shared.build_model(config, data.num_classes, data.input_shape, student_model)
+    algorithm = MetaPseudoLabels(
+        teacher,
+        student,
+        uda_weight=section.uda_weight,
+        uda_temperature=section.uda_temperature,
+        confidence_threshold=section.confidence_threshold,
+        uda_rampup_steps=section.uda_rampup_steps or max(1, total_steps // 5),
+        mpl_weight=section.mpl_weight,
+        label_smoothing=section.label_smoothing,
+        pseudo_labels=section.pseudo_labels,
+        baseline_decay=section.baseline_decay,
+        exact=section.exact,
+        exact_step_size=section.exact_step_size,
+        weak_view=section.weak_view,
+        strong_view=section.strong_view,
+        l2_weight_decay=shared.coupled_l2(config.train),
+        seed=config.seed,
+    )
+    student_train = phases.phase_config(
+        config, base_learning_rate=section.student_learning_rate
+    ).train
+    algorithm.compile(
+        optimizer=shared.build_optimizer(config.train, teacher, total_steps, steps_in_epoch),
+        student_optimizer=shared.build_optimizer(
+            student_train, student, total_steps, steps_in_epoch
+        ),
+        loss=losses.CrossEntropy(),
+        metrics=[shared.accuracy_metric()],
+        steps_per_execution=config.train.steps_per_execution,
+    )
+    return algorithm
+
+
+def train_mpl(config, data, folder, callbacks=()):
+    """The MPL phase into `folder`; returns (teacher, student)."""
+    section = config.mpl
+    phases.check_unlabeled(data)
+    steps_in_epoch = shared.steps_per_epoch(config.train, len(data.labeled))
+    total_steps = steps_in_epoch * config.train.epochs
+    algorithm = build_algorithm(config, data, total_steps, steps_in_epoch)
+    train_dataset = pipelines.semi_supervised_dataset(
+        data.labeled,
+        data.unlabeled,
+        config.train.batch_size,
+        unlabeled_ratio=section.unlabeled_ratio,
+        views=(section.weak_view, section.strong_view),
+        seed=config.seed,
+        labeled_view=config.data.augment,
+        include_unlabeled_labels=True,
+        start_step=shared.completed_epochs(folder) * steps_in_epoch,
+    )
+    validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
+    algorithm.fit(
+        train_dataset,
+        epochs=config.train.epochs,
+        steps_per_epoch=steps_in_epoch,
+        validation_data=validation,
+        callbacks=shared.fit_callbacks(folder, callbacks),
+        verbose=config.train.verbose,
+        shuffle=False,  # the pipeline shuffles, seeded
+    )
+    return algorithm.teacher, algorithm.student
+
+
+def run(context):
+    config, data, workdir = context.config, context.data, context.workdir
+    section = config.mpl
+    teacher_folder, student_folder = workdir / "teacher", workdir / "student"
+    teacher_metrics = phases.finished(teacher_folder)
+    student_metrics = phases.finished(student_folder)
+    if teacher_metrics is None or student_metrics is None:
+        mpl_folder = workdir / "mpl"
+        mpl_folder.mkdir(parents=True, exist_ok=True)
+        teacher, student = train_mpl(config, data, mpl_folder, context.callbacks)
+        for folder, network in ((teacher_folder, teacher), (student_folder, student)):
+            folder.mkdir(parents=True, exist_ok=True)
+            phases.finish_phase(folder, network, phases.evaluate(network, data, config))
+        teacher_metrics = phases.finished(teacher_folder)
+        student_metrics = phases.finished(student_folder)
+    metrics = {
+        "teacher_test_accuracy": teacher_metrics["test_accuracy"],
+        "mpl_student_test_accuracy": student_metrics["test_accuracy"],
+        "teacher": teacher_metrics,
+        "mpl_student": student_metrics,
+        "num_labeled": len(data.labeled),
+        "num_unlabeled": len(data.unlabeled),
+    }
+    final = phases.load_model(student_folder)
+    if section.finetune_epochs:
+        finetune_folder = workdir / "finetune"
+        finetune_metrics = phases.finished(finetune_folder)
+        if finetune_metrics is None:
+            finetune_folder.mkdir(parents=True, exist_ok=True)
+            finetune_config = phases.phase_config(
+                config,
+                epochs=section.finetune_epochs,
+                steps_per_epoch=section.finetune_steps_per_epoch,
+                base_learning_rate=section.finetune_learning_rate
+                or config.train.base_learning_rate / 10,
+            )
+            finetune_config.train.warmup_epochs = 0  # the student starts trained
+            final, _, _, _ = supervised.train_supervised(
+                finetune_config, data, data.labeled, finetune_folder, context.callbacks, final
+            )
+            phases.finish_phase(finetune_folder, final, phases.evaluate(final, data, config))
+            finetune_metrics = phases.finished(finetune_folder)
+        final = phases.load_model(finetune_folder)
+        metrics["finetune"] = finetune_metrics
+        metrics["test_accuracy"] = finetune_metrics["test_accuracy"]
+    else:
+        metrics["test_accuracy"] = student_metrics["test_accuracy"]
+    for split in ("validation",):
+        source = metrics.get("finetune", student_metrics)
+        if f"{split}_accuracy" in source:
+            metrics[f"{split}_accuracy"] = source[f"{split}_accuracy"]
+    files.atomic_save_model(final, workdir / "model.keras")
+    (workdir / "tensorboard").mkdir(exist_ok=True)
+    return metrics

@@ -1,0 +1,165 @@
+"""Noisy Student rounds: teacher labels the pool, a noised student learns, and becomes the teacher.
+
+Workdir layout (every folder a resumable phase):
+    round_0/                  the supervised teacher (model.keras, metrics.json, backup/, ...)
+    round_<r>/pseudo_labels/  the round's teacher's probabilities over the unlabeled pool
+    round_<r>/                the round's student (model.keras, metrics.json, backup/, ...)
+    model.keras, metrics.json the last student; metrics list every round
+A killed run resumes at the first unfinished round (and inside it, at the last saved epoch).
+"""
+
+import keras
+import numpy as np
+
+from kerasssl import files
+from kerasssl.algorithms.noisy_student import NoisyStudent
+from kerasssl.experiments import context as shared
+from kerasssl.experiments import supervised
+from kerasssl.experiments import teacher_student as phases
+from kerasssl.pseudo_labels import select_confident_balanced
+from kerasssl.pseudo_labels.student_dataset import student_dataset
+
+
+def _student_model(config, data):
+    section = config.noisy_student
+    model_config = section.student_model if section.student_model.name else config.model
+    return shared.build_model(config, data.num_classes, data.input_shape, model_config)
+
+
+def train_student(config, data, selection, folder, round_index=1, callbacks=()):
+    """Fits a fresh noised student on labeled + selected pseudo-labeled images into `folder`."""
+    section = config.noisy_student
+    train_config = phases.phase_config(
+        config,
+        epochs=section.student_epochs,
+        steps_per_epoch=section.student_steps_per_epoch,
+    ).train
+    # Seeded per round: a resumed run builds and noises the same student as an unbroken one.
+    keras.utils.set_random_seed(config.seed + 1000 * round_index)
+    model = _student_model(config, data)
+    steps_in_epoch = shared.steps_per_epoch(train_config, len(data.labeled))
+    total_steps = steps_in_epoch * train_config.epochs
+    algorithm = NoisyStudent(
+        model,
+        pseudo_label_weight=section.pseudo_label_weight,
+        label_smoothing=train_config.label_smoothing,
+        l2_weight_decay=shared.coupled_l2(train_config),
+    )
+    algorithm.compile(
+        optimizer=shared.build_optimizer(train_config, model, total_steps, steps_in_epoch),
+        metrics=[shared.accuracy_metric()],
+        steps_per_execution=train_config.steps_per_execution,
+    )
+    dataset = student_dataset(
+        data.labeled,
+        data.unlabeled.images,
+        selection,
+        train_config.batch_size,
+        unlabeled_ratio=section.unlabeled_ratio,
+        labeled_view=section.labeled_view,
+        pseudo_view=section.pseudo_view,
+        seed=config.seed,
+        start_step=shared.completed_epochs(folder) * steps_in_epoch,
+    )
+    validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
+    algorithm.fit(
+        dataset,
+        epochs=train_config.epochs,
+        steps_per_epoch=steps_in_epoch,
+        validation_data=validation,
+        callbacks=shared.fit_callbacks(folder, callbacks),
+        verbose=train_config.verbose,
+        shuffle=False,
+    )
+    return model
+
+
+def select(probabilities, section):
+    return select_confident_balanced(
+        probabilities,
+        confidence_threshold=section.confidence_threshold,
+        images_per_class=section.images_per_class,
+        soft=section.soft_targets,
+    )
+
+
+def _check_section(section):
+    if section.rounds < 1:
+        raise ValueError(f"config.noisy_student.rounds must be >= 1, got {section.rounds}.")
+    if section.unlabeled_ratio < 1:
+        raise ValueError(
+            f"config.noisy_student.unlabeled_ratio must be >= 1, got {section.unlabeled_ratio}."
+        )
+
+
+def run(context):
+    config, data, workdir = context.config, context.data, context.workdir
+    section = config.noisy_student
+    _check_section(section)
+    phases.check_unlabeled(data)
+    teacher_folder = workdir / "round_0"
+    teacher_metrics = phases.finished(teacher_folder)
+    if teacher_metrics is None:
+        teacher_folder.mkdir(parents=True, exist_ok=True)
+        teacher, _, _, _ = supervised.train_supervised(
+            config, data, data.labeled, teacher_folder, context.callbacks
+        )
+        teacher_metrics = phases.evaluate(teacher, data, config)
+        phases.finish_phase(teacher_folder, teacher, teacher_metrics)
+        phases.write_summaries(
+            workdir, 0, {"student_test_accuracy": teacher_metrics["test_accuracy"]}
+        )
+    rounds = []
+    previous_folder, previous_metrics = teacher_folder, teacher_metrics
+    for round_index in range(1, section.rounds + 1):
+        folder = workdir / f"round_{round_index}"
+        metrics = phases.finished(folder)
+        if metrics is None:
+            teacher = phases.load_model(previous_folder)
+            student_check = _student_model(config, data)
+            phases.check_same_classes(teacher, student_check)
+            del student_check
+            probabilities = phases.pseudo_label(
+                teacher, data, folder / "pseudo_labels", config, section
+            )
+            selection = select(probabilities, section)
+            student = train_student(config, data, selection, folder, round_index, context.callbacks)
+            selected_labels = selection.hard_labels
+            true_labels = data.unlabeled.labels[selection.indices]
+            metrics = {
+                "round": round_index,
+                "teacher_test_accuracy": previous_metrics["test_accuracy"],
+                **{
+                    f"student_{name}": value
+                    for name, value in phases.evaluate(student, data, config).items()
+                },
+                "num_pseudo_labeled": len(selection),
+                "num_unique_pseudo_labeled": int(len(np.unique(selection.indices))),
+                # Diagnostic only: the unlabeled pool's hidden true labels.
+                "pseudo_label_accuracy": float(np.mean(selected_labels == true_labels)),
+                "pool_pseudo_label_accuracy": float(
+                    np.mean(np.argmax(probabilities, axis=1) == data.unlabeled.labels)
+                ),
+                "num_parameters": int(student.count_params()),
+            }
+            if "validation_accuracy" in previous_metrics:
+                metrics["teacher_validation_accuracy"] = previous_metrics["validation_accuracy"]
+            # The round's own accuracy keys make it usable as the next round's teacher.
+            metrics["test_accuracy"] = metrics["student_test_accuracy"]
+            if "student_validation_accuracy" in metrics:
+                metrics["validation_accuracy"] = metrics["student_validation_accuracy"]
+            phases.finish_phase(folder, student, metrics)
+            phases.write_summaries(
+                workdir, round_index, {"student_test_accuracy": metrics["test_accuracy"]}
+            )
+        rounds.append(metrics)
+        previous_folder, previous_metrics = folder, metrics
+    files.atomic_save_model(phases.load_model(previous_folder), workdir / "model.keras")
+    (workdir / "tensorboard").mkdir(exist_ok=True)
+    return {
+        "test_accuracy": previous_metrics["test_accuracy"],
+        "teacher_test_accuracy": teacher_metrics["test_accuracy"],
+        "teacher_validation_accuracy": teacher_metrics.get("validation_accuracy"),
+        "rounds": rounds,
+        "student_test_accuracy_per_round": [entry["test_accuracy"] for entry in rounds],
+    }

@@ -1,0 +1,94 @@
+"""Pieces the teacher-student experiments share: finished phases, labeling, evaluation."""
+
+import json
+import pathlib
+
+import keras
+import ml_collections
+import tensorflow as tf
+
+from kerasssl import files, losses
+from kerasssl.experiments import context as shared
+from kerasssl.pseudo_labels import label_images, load_probabilities
+
+
+def finished(folder):
+    """The metrics of a phase whose model and metrics are both on disk, else None."""
+    folder = pathlib.Path(folder)
+    if (folder / "model.keras").is_file() and (folder / "metrics.json").is_file():
+        return json.loads((folder / "metrics.json").read_text())
+    return None
+
+
+def load_model(folder):
+    return keras.saving.load_model(pathlib.Path(folder) / "model.keras", compile=False)
+
+
+def evaluate(model, data, config):
+    """Test (and validation) accuracy of a bare network."""
+    model.compile(loss=losses.CrossEntropy(), metrics=[shared.accuracy_metric()])
+    metrics = {}
+    for split in ("test", "validation"):
+        images = getattr(data, split)
+        if len(images):
+            result = model.evaluate(
+                shared.eval_dataset(images, config), return_dict=True, verbose=0
+            )
+            metrics[f"{split}_accuracy"] = float(result["accuracy"])
+    return metrics
+
+
+def finish_phase(folder, model, metrics):
+    # Metrics are written after the model: a phase counts as finished only when both exist.
+    files.atomic_save_model(model, pathlib.Path(folder) / "model.keras")
+    files.atomic_write_json(pathlib.Path(folder) / "metrics.json", metrics)
+
+
+def check_unlabeled(data):
+    if len(data.unlabeled) == 0:
+        raise ValueError(
+            "the unlabeled pool is empty: set config.data.labels_per_class > 0 so that the rest "
+            "of the training split becomes unlabeled."
+        )
+
+
+def check_same_classes(teacher, student):
+    teacher_classes = int(teacher.outputs[0].shape[-1])
+    student_classes = int(student.outputs[0].shape[-1])
+    if teacher_classes != student_classes:
+        raise ValueError(
+            f"teacher predicts {teacher_classes} classes but student predicts {student_classes}: "
+            f"build the student with num_classes={teacher_classes}."
+        )
+
+
+def pseudo_label(teacher, data, folder, config, section):
+    """Runs (or resumes) the labeling job of `teacher` over the unlabeled pool."""
+    check_unlabeled(data)
+    label_images(
+        teacher,
+        data.unlabeled.images,
+        folder,
+        shard_size=section.shard_size,
+        batch_size=config.train.eval_batch_size,
+        verbose=1 if config.train.verbose in ("auto", 1, "1") else 0,
+    )
+    return load_probabilities(folder)
+
+
+def phase_config(config, **train_fields):
+    """A copy of `config` whose `train` section has `train_fields` replaced."""
+    config = ml_collections.ConfigDict(config.to_dict())
+    for name, value in train_fields.items():
+        if value:
+            config.train[name] = value
+    return config
+
+
+def write_summaries(workdir, step, scalars):
+    """Per-round (or per-phase) accuracies as TensorBoard scalars in workdir/tensorboard."""
+    writer = tf.summary.create_file_writer(str(pathlib.Path(workdir) / "tensorboard"))
+    with writer.as_default():
+        for name, value in scalars.items():
+            tf.summary.scalar(name, value, step=step)
+    writer.close()

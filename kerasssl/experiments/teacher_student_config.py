@@ -1,0 +1,56 @@
+"""The `config.noisy_student`, `config.billion_scale` and `config.distillation` recipe sections."""
+
+import ml_collections
+
+
+def noisy_student_section():
+    section = ml_collections.ConfigDict()
+    section.rounds = 2  # R: each round's student becomes the next teacher
+    # Pseudo-labeled images per labeled image in a batch (the paper: 14 or 28 on ImageNet).
+    section.unlabeled_ratio = 3
+    section.confidence_threshold = 0.3  # the paper's value on ImageNet
+    section.images_per_class = 0  # balance every class to this count; 0: no balancing
+    section.soft_targets = True  # soft probabilities (the paper's default) or hard ids
+    section.pseudo_label_weight = 1.0
+    # The student's input noise: RandAugment on both streams, as in the paper.
+    section.labeled_view = "strong"
+    section.pseudo_view = "strong"
+    section.student_epochs = 0  # 0: config.train.epochs
+    section.student_steps_per_epoch = 0  # 0: config.train.steps_per_epoch
+    section.shard_size = 4096  # images per labeling-job shard (the unit of resumption)
+    # An equal-or-larger network noised by dropout and stochastic depth; empty name: the
+    # teacher's config.model.
+    section.student_model = ml_collections.ConfigDict()
+    section.student_model.name = ""
+    section.student_model.kwargs = ml_collections.ConfigDict()
+    section.student_model.kwargs.dropout_rate = 0.5
+    section.student_model.kwargs.stochastic_depth_rate = 0.2
+    return section
+
+
+def billion_scale_section():
+    section = ml_collections.ConfigDict()
+    section.k = 400  # images kept per class
+    section.p = 2  # classes an image may enter
+    section.shard_size = 4096
+    section.pretrain_epochs = 0  # 0: config.train.epochs
+    section.pretrain_steps_per_epoch = 0  # 0: one pass over the selected set
+    section.finetune_epochs = 0  # 0: config.train.epochs
+    section.finetune_learning_rate = 0.0  # 0: config.train.base_learning_rate / 10
+    section.student_model = _model_section()
+    return section
+
+
+def _model_section(name=""):
+    section = ml_collections.ConfigDict()
+    section.name = name  # empty: the teacher's config.model
+    section.kwargs = ml_collections.ConfigDict()
+    return section
+
+
+def distillation_section():
+    section = ml_collections.ConfigDict()
+    section.temperature = 4.0
+    section.student_loss_weight = 0.5  # alpha: weight of the hard-label term
+    section.student_model = _model_section("resnet_tiny")
+    return section

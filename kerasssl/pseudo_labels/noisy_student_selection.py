@@ -1,0 +1,76 @@
+"""Noisy Student's data selection: a confidence threshold, then per-class balancing."""
+
+import warnings
+
+import numpy as np
+
+from kerasssl.pseudo_labels.selection import Selection
+
+
+def select_confident_balanced(
+    probabilities, confidence_threshold=0.0, images_per_class=0, soft=True
+):
+    """Keeps confident pseudo-labels and balances the classes to `images_per_class` each.
+
+    An image's class is its argmax, its confidence the argmax probability. Images below
+    `confidence_threshold` are dropped. With `images_per_class` > 0 every class is brought to
+    exactly that count: large classes keep their most confident images, small classes repeat
+    theirs (all copies cycled in order of confidence), as Xie et al. do on ImageNet. A class
+    left with no image warns and stays empty.
+
+    Args:
+        probabilities: float [N, num_classes], the teacher's softmax over the pool.
+        confidence_threshold: in [0, 1); Noisy Student uses 0.3 on ImageNet.
+        images_per_class: target count per class; 0 keeps every confident image unbalanced.
+        soft: True: targets are the probability rows; False: class ids (hard pseudo-labels).
+
+    Returns:
+        A `Selection`, rows grouped by class, most confident first.
+
+    Example:
+        >>> selection = select_confident_balanced(probabilities, 0.3, images_per_class=500)
+        >>> images = pool[selection.indices]
+
+    Reference: Xie et al., "Self-training with Noisy Student improves ImageNet
+    classification", CVPR 2020, section 3 (data balancing).
+    """
+    probabilities = np.asarray(probabilities, np.float32)
+    if probabilities.ndim != 2 or len(probabilities) == 0:
+        raise ValueError(
+            "probabilities must be a non-empty [num_images, num_classes] array, got shape "
+            f"{probabilities.shape}: label a non-empty unlabeled pool first."
+        )
+    if not 0.0 <= confidence_threshold < 1.0:
+        raise ValueError(f"confidence_threshold must be in [0, 1), got {confidence_threshold}.")
+    if not isinstance(images_per_class, int | np.integer) or images_per_class < 0:
+        raise ValueError(f"images_per_class must be an int >= 0, got {images_per_class!r}.")
+    classes = np.argmax(probabilities, axis=1)
+    confidences = probabilities[np.arange(len(probabilities)), classes]
+    kept = np.flatnonzero(confidences >= confidence_threshold)
+    if len(kept) == 0:
+        raise ValueError(
+            f"confidence_threshold={confidence_threshold} filters out every one of the "
+            f"{len(probabilities)} pseudo-labels (highest confidence "
+            f"{float(confidences.max()):.3f}): lower the threshold."
+        )
+    chosen, empty_classes = [], []
+    for class_id in range(probabilities.shape[1]):
+        members = kept[classes[kept] == class_id]
+        # Stable sort: equal confidences keep pool order, so the selection is deterministic.
+        members = members[np.argsort(-confidences[members], kind="stable")]
+        if len(members) == 0:
+            empty_classes.append(class_id)
+            continue
+        if images_per_class:
+            members = np.resize(members, images_per_class)  # truncates or cycles copies
+        chosen.append(members)
+    if empty_classes:
+        warnings.warn(
+            f"classes {empty_classes} receive no pseudo-label above confidence_threshold="
+            f"{confidence_threshold}; balancing leaves them empty and continues. Lower the "
+            "threshold or train a better teacher if these classes matter.",
+            stacklevel=2,
+        )
+    indices = np.concatenate(chosen).astype(np.int64)
+    targets = probabilities[indices] if soft else classes[indices].astype(np.int64)
+    return Selection(indices, targets, confidences[indices])

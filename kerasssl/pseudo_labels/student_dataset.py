@@ -1,0 +1,78 @@
+"""The student's input stream: labeled batches zipped with pseudo-labeled batches."""
+
+import numpy as np
+import tensorflow as tf
+
+from kerasssl.data import pipelines
+from kerasssl.data.image_data import ImageData
+from kerasssl.pseudo_labels.selection import Selection
+
+# Stream ids 0 and 1 are the labeled/unlabeled streams of kerasssl.data.pipelines.
+_PSEUDO_STREAM = 2
+
+
+def student_dataset(
+    labeled,
+    pool_images,
+    selection,
+    batch_size,
+    unlabeled_ratio=1,
+    labeled_view="strong",
+    pseudo_view="strong",
+    seed=0,
+    start_step=0,
+):
+    """Endless `(x, y)` batches for `NoisyStudent`, reproducible and resumable at `start_step`.
+
+    `x` = {"labeled": float32 [B, H, W, C], "pseudo_labeled": float32 [B * ratio, H, W, C],
+    "pseudo_targets": float32 [B * ratio, num_classes] (soft) or int64 [B * ratio] (hard)},
+    `y` = int64 [B] labels. Both streams reshuffle every epoch (seeded) and are augmented with
+    their view, e.g. "strong" (RandAugment) as the noised student sees them.
+
+    Args:
+        labeled: `ImageData` of the labeled set.
+        pool_images: np.uint8 [N, H, W, C], the unlabeled pool the selection indexes.
+        selection: a `Selection` (soft or hard targets).
+        batch_size: labeled images per batch, B.
+        unlabeled_ratio: pseudo-labeled images per labeled one (Noisy Student uses 14 or 28
+            on ImageNet), an int >= 1.
+        labeled_view / pseudo_view: view names (see `kerasssl.augment.views`) or None.
+        seed: seed of the shuffles and augmentations.
+        start_step: index of the first batch (pass completed epochs x steps when resuming).
+    """
+    if not isinstance(selection, Selection) or len(selection) == 0:
+        raise ValueError("selection must be a non-empty Selection: no pseudo-label was selected.")
+    if not isinstance(labeled, ImageData):
+        raise TypeError(f"labeled must be an ImageData, got {type(labeled).__name__}.")
+    labeled_stream = pipelines._Stream(
+        labeled.images,
+        labeled.labels,
+        {"labeled": pipelines._resolve_view(labeled_view)},
+        batch_size,
+        seed,
+        pipelines._LABELED_STREAM,
+    )
+    # The pseudo stream carries row numbers as its "labels"; targets are gathered from them.
+    pseudo_stream = pipelines._Stream(
+        np.asarray(pool_images)[selection.indices],
+        np.arange(len(selection), dtype=np.int64),
+        {"pseudo_labeled": pipelines._resolve_view(pseudo_view)},
+        batch_size * unlabeled_ratio,
+        seed,
+        _PSEUDO_STREAM,
+    )
+    targets = tf.constant(selection.targets)
+
+    def make_batch(step):
+        labeled_batch = labeled_stream.batch(step)
+        pseudo_batch = pseudo_stream.batch(step)
+        inputs = {
+            "labeled": labeled_batch["labeled"],
+            "pseudo_labeled": pseudo_batch["pseudo_labeled"],
+            "pseudo_targets": tf.gather(targets, pseudo_batch["label"]),
+        }
+        return inputs, labeled_batch["label"]
+
+    if not isinstance(unlabeled_ratio, int | np.integer) or unlabeled_ratio < 1:
+        raise ValueError(f"unlabeled_ratio must be an int >= 1, got {unlabeled_ratio!r}.")
+    return pipelines._endless(make_batch, start_step)

@@ -1,0 +1,63 @@
+"""Noisy Student on CIFAR-10 from an image folder, 50 labels per class, the rest unlabeled.
+
+Command:
+    kerasssl train --config=recipes/noisy_student_cifar10.py \
+        --config.data.root=../shared/data/cifar10-subset --workdir=runs/noisy_student_cifar10
+Runtime on 2 CPU cores: not measured on a quiet machine; `:reduced` (5 epochs of 40 steps per
+phase) took 17 minutes wall (9.5 minutes CPU) on a shared machine; `:smoke` seconds.
+Measured test accuracy (`:reduced`, seed 0), teacher 0.353 (validation 0.357):
+- these defaults (light noise): round-1 student 0.3785, round-2 0.354 (validation 0.360,
+  0.378);
+- the paper's noise (dropout 0.5, stochastic depth 0.2, RandAugment on both streams): round 1
+  0.329, round 2 0.315 (validation 0.325, 0.313): the student underfits at this budget
+  (labeled training accuracy 0.28 vs the teacher's 0.54) and does not beat its teacher.
+Supervised-only on the same 500 labels for 600 steps (teacher + 2 rounds) reaches 0.410: at
+this budget the 200-step teacher is undertrained and training longer beats self-training.
+metrics.json lists every round.
+"""
+
+from kerasssl import recipe_defaults
+from kerasssl.experiments.teacher_student_config import noisy_student_section
+
+
+def get_config(arg=None):
+    config = recipe_defaults.base_config()
+    config.algorithm = "noisy_student"
+    config.data.source = "image_folder"
+    config.data.root = ""  # required: --config.data.root=<folder with train/ and test/>
+    config.data.validation_size = 0.1
+    config.data.labels_per_class = 50
+    config.model.name = "resnet_cifar_small"
+    config.train.batch_size = 64
+    config.train.epochs = 10
+    config.train.steps_per_epoch = 40
+    config.train.base_learning_rate = 0.4  # 0.1 at batch 64 after linear scaling
+    config.train.warmup_epochs = 1
+    config.noisy_student = noisy_student_section()
+    section = config.noisy_student
+    section.rounds = 2
+    section.unlabeled_ratio = 3
+    section.confidence_threshold = 0.3
+    section.images_per_class = 300
+    section.student_model.name = "resnet_cifar_small"  # equal size: the CPU budget
+    # Lighter than the paper's 0.5 / 0.2 / RandAugment everywhere, chosen on the validation
+    # split: at 200 steps the paper's noise leaves the student underfit (labeled training
+    # accuracy 0.28, validation 0.325 vs the teacher's 0.357); this setting reaches 0.360.
+    section.labeled_view = "weak"
+    section.pseudo_view = "strong"  # RandAugment on the pseudo-labeled images
+    section.student_model.kwargs.dropout_rate = 0.2
+    section.student_model.kwargs.stochastic_depth_rate = 0.1
+    if arg == "reduced":
+        config.train.epochs = 5
+    elif arg == "smoke":
+        recipe_defaults.smoke(config)
+        section.student_model.name = "resnet_tiny"
+        section.student_epochs = 1
+        section.confidence_threshold = 0.0  # a 2-step teacher is never confident
+        section.images_per_class = 8
+        section.rounds = 1
+    elif arg:
+        raise ValueError(
+            f"noisy_student_cifar10 takes no argument, 'reduced' or 'smoke', got {arg!r}."
+        )
+    return config

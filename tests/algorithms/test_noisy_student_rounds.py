@@ -1,0 +1,53 @@
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+from kerasssl import train
+from kerasssl.experiments import teacher_student as phases
+from kerasssl.models import get_model
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _recipe(name, arg="smoke"):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
+
+
+def test_two_rounds_keep_every_round_and_a_killed_run_resumes_at_the_unfinished_one(tmp_path):
+    config = _recipe("noisy_student_digits")
+    config.train.verbose = "0"
+    metrics = train.train_and_evaluate(config, tmp_path)
+    assert [entry["round"] for entry in metrics["rounds"]] == [1, 2]
+    for entry in metrics["rounds"]:
+        assert {"teacher_test_accuracy", "student_test_accuracy"} <= set(entry)
+    assert metrics["rounds"][1]["teacher_test_accuracy"] == metrics["rounds"][0]["test_accuracy"]
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["student_test_accuracy_per_round"] == metrics["student_test_accuracy_per_round"]
+    for folder in ("round_0", "round_1", "round_2"):
+        assert (tmp_path / folder / "model.keras").is_file()
+    assert (tmp_path / "round_1" / "pseudo_labels" / "manifest.json").is_file()
+    # Kill during round 2: its model and metrics are missing; round 1 must not be redone.
+    round_1_time = (tmp_path / "round_1" / "model.keras").stat().st_mtime_ns
+    (tmp_path / "round_2" / "model.keras").unlink()
+    (tmp_path / "round_2" / "metrics.json").unlink()
+    resumed = train.train_and_evaluate(config, tmp_path)
+    assert (tmp_path / "round_1" / "model.keras").stat().st_mtime_ns == round_1_time
+    assert resumed["rounds"][1]["round"] == 2
+    assert resumed["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
+
+
+def test_bad_recipe_values_name_the_fix(tmp_path):
+    config = _recipe("noisy_student_digits")
+    config.data.labels_per_class = 0
+    with pytest.raises(ValueError, match="labels_per_class"):
+        train.train_and_evaluate(config, tmp_path / "a")
+    with pytest.raises(ValueError, match="num_classes=10"):
+        phases.check_same_classes(
+            get_model("resnet_tiny", num_classes=10, input_shape=(8, 8, 1)),
+            get_model("resnet_tiny", num_classes=5, input_shape=(8, 8, 1)),
+        )

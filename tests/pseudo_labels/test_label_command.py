@@ -1,0 +1,54 @@
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from kerasssl import recipe_defaults
+from kerasssl.models import get_model
+from kerasssl.pseudo_labels import load_probabilities
+from kerasssl.pseudo_labels.label_split import label_split
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _cli(*arguments):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        [sys.executable, "-m", "kerasssl.cli", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_label_command_writes_the_shards_of_a_trained_teacher(tmp_path):
+    workdir = tmp_path / "run"
+    recipe = ["--config=supervised_digits:smoke", "--config.data.labels_per_class=5"]
+    trained = _cli("train", *recipe, f"--workdir={workdir}")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    labeled = _cli("label", f"--workdir={workdir}")  # the workdir's config.json and model
+    assert labeled.returncode == 0, labeled.stderr[-3000:]
+    assert "num_shards: 1" in labeled.stdout
+    assert (workdir / "pseudo_labels" / "manifest.json").is_file()
+    missing = _cli("label", *recipe, f"--workdir={workdir}", f"--teacher={tmp_path}/none.keras")
+    assert missing.returncode == 2 and "--teacher" in missing.stderr
+
+
+def test_label_split_labels_the_recipe_pool_and_names_the_fixes(tmp_path):
+    config = recipe_defaults.base_config()  # digits
+    teacher = get_model("resnet_tiny", num_classes=10, input_shape=(8, 8, 1))
+    teacher.save(tmp_path / "teacher.keras")
+    with pytest.raises(ValueError, match="labels_per_class"):
+        label_split(config, tmp_path, tmp_path / "teacher.keras")
+    config.data.labels_per_class = 5
+    with pytest.raises(FileNotFoundError, match="--teacher"):
+        label_split(config, tmp_path)
+    manifest = label_split(config, tmp_path, tmp_path / "teacher.keras", shard_size=500)
+    probabilities = load_probabilities(tmp_path / "pseudo_labels")
+    assert probabilities.shape == (manifest["num_images"], 10) and manifest["num_shards"] == 3
+    assert manifest["num_images"] == 1437 - 144 - 50  # train - validation - labeled

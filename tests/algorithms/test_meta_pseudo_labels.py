@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
 
 from kerasssl import losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
@@ -151,7 +152,16 @@ def test_keras_fused_cross_entropy_has_no_second_derivative_in_soft_targets():
         return keras.losses.categorical_crossentropy(targets, logits, from_logits=True)
 
     assert np.abs(second_order(soft_cross_entropy)).sum() > 0.0
-    assert np.abs(second_order(fused)).sum() == 0.0
+    # The fused kernel is what runs by default. With op determinism on (train_and_evaluate
+    # turns it on for the whole process) TensorFlow composes the loss from plain ops instead,
+    # so the loss order of the suite would decide this check: pin the default for it.
+    determinism_was_on = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    try:
+        assert np.abs(second_order(fused)).sum() == 0.0
+    finally:
+        if determinism_was_on:
+            tf_config.enable_op_determinism()
 
 
 def _cosine(first, second):

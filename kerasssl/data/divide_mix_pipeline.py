@@ -2,7 +2,7 @@
 
 Both networks train in the same step on their own batches, so every element is a dict with
 one part per network (see `kerasssl.algorithms.divide_mix.DivideMix`). Streams reuse the
-stateless, seeded `_Stream` of `kerasssl.data.pipelines`: a stream is a pure function of its
+stateless, seeded `BatchStream` of `kerasssl.data.batch_stream`: a stream is a pure function of its
 seed and its step, so a run resumed at an epoch boundary sees the batches it would have seen.
 """
 
@@ -10,8 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from kerasssl.augment.views import get_view
+from kerasssl.data.batch_stream import BatchStream, endless_dataset
 from kerasssl.data.image_data import ImageData
-from kerasssl.data.pipelines import _endless, _Stream
 from kerasssl.noisy_labels.co_divide import divide
 
 # Stream ids, distinct from pipelines' 0/1 so no stream repeats another's shuffle.
@@ -29,7 +29,7 @@ def warmup_dataset(data, batch_size, seed=0, augment="weak", start_step=0):
     _check(data, batch_size)
     view = get_view(augment)
     streams = [
-        _Stream(data.images, data.labels, {"images": view}, batch_size, seed, stream)
+        BatchStream(data.images, data.labels, {"images": view}, batch_size, seed, stream)
         for stream in _WARMUP_STREAMS
     ]
 
@@ -41,7 +41,7 @@ def warmup_dataset(data, batch_size, seed=0, augment="weak", start_step=0):
             batch[f"labels_{index}"] = part["label"]
         return batch
 
-    return _endless(make_batch, start_step)
+    return endless_dataset(make_batch, start_step)
 
 
 def divide_mix_dataset(
@@ -81,7 +81,7 @@ def divide_mix_dataset(
         sizes[f"labeled_size_{index}"] = len(labeled)
         sizes[f"unlabeled_size_{index}"] = len(unlabeled)
         # Streams carry positions; labels and w are gathered from these tables.
-        labeled_stream = _Stream(
+        labeled_stream = BatchStream(
             data.images[labeled],
             np.arange(len(labeled)),
             views,
@@ -89,7 +89,7 @@ def divide_mix_dataset(
             epoch_seed,
             _LABELED_STREAMS[index - 1],
         )
-        unlabeled_stream = _Stream(
+        unlabeled_stream = BatchStream(
             data.images[unlabeled],
             np.arange(len(unlabeled)),
             views,
@@ -118,7 +118,7 @@ def divide_mix_dataset(
             batch[f"clean_probability_{index}"] = tf.gather(weights, labeled_part["label"])
         return batch
 
-    return _endless(make_batch, 0), sizes
+    return endless_dataset(make_batch, 0), sizes
 
 
 def _check(data, batch_size):

@@ -14,11 +14,16 @@ import numpy as np
 import tensorflow as tf
 
 from kerasssl.augment.views import get_view
+from kerasssl.data.batch_stream import (
+    LABELED_STREAM,
+    UNLABELED_STREAM,
+    BatchStream,
+    endless_dataset,
+    resolve_view,
+)
 from kerasssl.data.image_data import ImageData
 
 AUTOTUNE = tf.data.AUTOTUNE
-# Stream ids keep the labeled and unlabeled streams (and their shuffles) independent.
-_LABELED_STREAM, _UNLABELED_STREAM = 0, 1
 
 
 def supervised_dataset(
@@ -61,14 +66,16 @@ def supervised_dataset(
         dataset = tf.data.Dataset.from_tensor_slices((data.images, data.labels))
         dataset = dataset.batch(batch_size, drop_remainder=bool(drop_remainder))
         return dataset.map(_cast_images, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
-    view = _resolve_view(augment)
-    stream = _Stream(data.images, data.labels, {"image": view}, batch_size, seed, _LABELED_STREAM)
+    view = resolve_view(augment)
+    stream = BatchStream(
+        data.images, data.labels, {"image": view}, batch_size, seed, LABELED_STREAM
+    )
 
     def make_batch(step):
         batch = stream.batch(step)
         return batch["image"], batch["label"]
 
-    return _endless(make_batch, start_step)
+    return endless_dataset(make_batch, start_step)
 
 
 def semi_supervised_dataset(
@@ -149,23 +156,23 @@ def semi_supervised_dataset(
     if not views or len(set(views)) != len(views):
         raise ValueError(f"`views` must be a non-empty tuple of distinct view names; got {views}.")
     unlabeled_views = {f"unlabeled_{name}": get_view(name) for name in views}
-    labeled_augment = _resolve_view(labeled_view)
+    labeled_augment = resolve_view(labeled_view)
 
-    labeled_stream = _Stream(
+    labeled_stream = BatchStream(
         labeled.images,
         labeled.labels,
         {"labeled": labeled_augment},
         batch_size,
         seed,
-        _LABELED_STREAM,
+        LABELED_STREAM,
     )
-    unlabeled_stream = _Stream(
+    unlabeled_stream = BatchStream(
         unlabeled_images,
         unlabeled_labels,
         unlabeled_views,
         batch_size * unlabeled_ratio,
         seed,
-        _UNLABELED_STREAM,
+        UNLABELED_STREAM,
     )
 
     def make_batch(step):
@@ -178,89 +185,11 @@ def semi_supervised_dataset(
             inputs["unlabeled_labels"] = unlabeled_batch["label"]
         return inputs, labeled_batch["label"]
 
-    return _endless(make_batch, start_step)
-
-
-class _Stream:
-    """An endless, reshuffled, augmented stream of one image array, read a batch at a time."""
-
-    def __init__(self, images, labels, views, batch_size, seed, stream):
-        self.num_examples = len(images)
-        self.batch_size = batch_size
-        self.images = tf.constant(images)
-        self.labels = tf.constant(labels, tf.int64)
-        self.views = tuple(views.items())
-        # One 32-bit key per (seed, stream, view), well mixed, the same on every platform.
-        keys = np.random.SeedSequence([int(seed) % 2**63, stream]).generate_state(
-            len(self.views) + 1, np.uint32
-        )
-        self.shuffle_key = int(keys[0].astype(np.int32))
-        self.view_keys = tuple(int(key) for key in keys[1:].astype(np.int32))
-
-    def batch(self, step):
-        """{"label": int64 [B], view name: float32 [B, H, W, C] for each view} at `step`."""
-        positions = step * self.batch_size + tf.range(self.batch_size, dtype=tf.int64)
-        epochs = positions // self.num_examples
-        key = tf.fill(tf.shape(epochs), tf.constant(self.shuffle_key, tf.int64))
-        # The raw op: the tf.random.experimental wrapper mis-pads batched [n, 2] seeds.
-        indices = tf.raw_ops.RandomIndexShuffle(
-            index=positions % self.num_examples,
-            seed=tf.stack([key, epochs, tf.zeros_like(epochs)], axis=1),
-            max_index=tf.constant(self.num_examples - 1, tf.int64),
-            rounds=4,
-        )
-        images = tf.gather(self.images, indices)
-        batch = {"label": tf.gather(self.labels, indices)}
-        if all(view is None for _, view in self.views):
-            for name, _ in self.views:
-                batch[name] = tf.cast(images, tf.float32)
-            return batch
-        # int64 -> int32 wraps around; views are promised int32 [2] seeds.
-        element_seeds = tf.cast(positions, tf.int32)
-        image_spec = tf.TensorSpec(self.images.shape[1:], tf.float32)
-
-        def augment_image(example):
-            image, element_seed = example
-            image = tf.cast(image, tf.float32)
-            outputs = []
-            for (_, view), view_key in zip(self.views, self.view_keys, strict=True):
-                if view is None:
-                    outputs.append(image)
-                else:
-                    outputs.append(view(image, tf.stack([tf.constant(view_key), element_seed])))
-            return tuple(outputs)
-
-        outputs = tf.map_fn(
-            augment_image,
-            (images, element_seeds),
-            fn_output_signature=tuple(image_spec for _ in self.views),
-        )
-        for (name, _), output in zip(self.views, outputs, strict=True):
-            batch[name] = output
-        return batch
-
-
-def _endless(make_batch, start_step):
-    if not isinstance(start_step, int | np.integer) or start_step < 0:
-        raise ValueError(f"`start_step` must be an int >= 0; got {start_step!r}.")
-    dataset = tf.data.Dataset.counter(start=int(start_step)).map(
-        make_batch, num_parallel_calls=AUTOTUNE, deterministic=True
-    )
-    return dataset.prefetch(AUTOTUNE)
+    return endless_dataset(make_batch, start_step)
 
 
 def _cast_images(images, labels):
     return tf.cast(images, tf.float32), labels
-
-
-def _resolve_view(augment):
-    if augment is None:
-        return None
-    if callable(augment):
-        return augment
-    if isinstance(augment, str):
-        return get_view(augment)
-    raise TypeError(f"`augment` must be a view name, a callable or None; got {augment!r}.")
 
 
 def _check_image_data(data, name):

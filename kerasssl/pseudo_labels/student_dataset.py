@@ -3,11 +3,16 @@
 import numpy as np
 import tensorflow as tf
 
-from kerasssl.data import pipelines
+from kerasssl.data.batch_stream import (
+    LABELED_STREAM,
+    BatchStream,
+    endless_dataset,
+    resolve_view,
+)
 from kerasssl.data.image_data import ImageData
 from kerasssl.pseudo_labels.selection import Selection
 
-# Stream ids 0 and 1 are the labeled/unlabeled streams of kerasssl.data.pipelines.
+# Ids 0 and 1 are the labeled/unlabeled streams of kerasssl.data.batch_stream.
 _PSEUDO_STREAM = 2
 
 
@@ -44,19 +49,19 @@ def student_dataset(
         raise ValueError("selection must be a non-empty Selection: no pseudo-label was selected.")
     if not isinstance(labeled, ImageData):
         raise TypeError(f"labeled must be an ImageData, got {type(labeled).__name__}.")
-    labeled_stream = pipelines._Stream(
+    labeled_stream = BatchStream(
         labeled.images,
         labeled.labels,
-        {"labeled": pipelines._resolve_view(labeled_view)},
+        {"labeled": resolve_view(labeled_view)},
         batch_size,
         seed,
-        pipelines._LABELED_STREAM,
+        LABELED_STREAM,
     )
     # The pseudo stream carries row numbers as its "labels"; targets are gathered from them.
-    pseudo_stream = pipelines._Stream(
+    pseudo_stream = BatchStream(
         np.asarray(pool_images)[selection.indices],
         np.arange(len(selection), dtype=np.int64),
-        {"pseudo_labeled": pipelines._resolve_view(pseudo_view)},
+        {"pseudo_labeled": resolve_view(pseudo_view)},
         batch_size * unlabeled_ratio,
         seed,
         _PSEUDO_STREAM,
@@ -75,4 +80,4 @@ def student_dataset(
 
     if not isinstance(unlabeled_ratio, int | np.integer) or unlabeled_ratio < 1:
         raise ValueError(f"unlabeled_ratio must be an int >= 1, got {unlabeled_ratio!r}.")
-    return pipelines._endless(make_batch, start_step)
+    return endless_dataset(make_batch, start_step)

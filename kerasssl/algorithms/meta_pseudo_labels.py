@@ -56,7 +56,9 @@ class MetaPseudoLabels(keras.Model):
         student: `keras.Model` mapping images to logits, same number of classes.
         uda_weight: weight of the teacher's UDA loss (lambda_u; 8 in the reference port).
         uda_temperature: sharpening temperature of the UDA target (0.7; < 1 sharpens).
-        confidence_threshold: UDA mask threshold on the weak-view max probability (0.6).
+        confidence_threshold: UDA mask threshold on the weak-view max probability (0.95 as
+            the reference port: lower thresholds let an untrained teacher's confident
+            mistakes drown its labeled loss).
         uda_rampup_steps: steps over which `uda_weight` ramps up linearly from 0 (0: no ramp).
         mpl_weight: weight of the MPL feedback term (0 turns the teacher into plain UDA).
         label_smoothing: smoothing of the teacher's labeled CE and the student's pseudo-label CE.
@@ -86,7 +88,7 @@ class MetaPseudoLabels(keras.Model):
         student,
         uda_weight=8.0,
         uda_temperature=0.7,
-        confidence_threshold=0.6,
+        confidence_threshold=0.95,
         uda_rampup_steps=0,
         mpl_weight=1.0,
         label_smoothing=0.0,

@@ -20,7 +20,7 @@ def soft_cross_entropy(targets, logits):
     return -ops.sum(ops.cast(targets, "float32") * log_probabilities, axis=-1)
 
 
-def uda_loss(weak_logits, strong_logits, temperature=0.7, confidence_threshold=0.6):
+def uda_loss(weak_logits, strong_logits, temperature=0.7, confidence_threshold=0.95):
     """UDA: the sharpened, confidence-masked weak-view prediction is the strong view's target.
 
     Args:
@@ -35,7 +35,7 @@ def uda_loss(weak_logits, strong_logits, temperature=0.7, confidence_threshold=0
         zeros, as in the reference) and the fraction of examples kept.
 
     Example:
-        >>> loss, mask_rate = uda_loss(weak_logits, strong_logits, 0.7, 0.6)
+        >>> loss, mask_rate = uda_loss(weak_logits, strong_logits, 0.7, 0.95)
 
     Reference: Xie et al., "Unsupervised Data Augmentation for Consistency Training",
     NeurIPS 2020 (https://arxiv.org/abs/1904.12848).

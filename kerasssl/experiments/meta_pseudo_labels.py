@@ -26,7 +26,10 @@ def mpl_section():
     section.strong_view = "strong"  # RandAugment
     section.uda_weight = 8.0
     section.uda_temperature = 0.7
-    section.confidence_threshold = 0.6
+    # 0.95 as the reference port. Measured on cifar10-subset (50 labels per class, 60 steps):
+    # at 0.6 the UDA term (weight 8) kept the teacher's labeled loss at chance (2.33 -> 2.46)
+    # while UDA-off fell to 2.02; at 0.95 UDA waits until the teacher is confident.
+    section.confidence_threshold = 0.95
     section.uda_rampup_steps = 0  # 0: a fifth of the MPL steps
     section.mpl_weight = 1.0  # 0: the teacher is trained by UDA alone (the baseline)
     section.pseudo_labels = "argmax"  # argmax | sample

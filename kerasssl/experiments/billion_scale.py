@@ -14,7 +14,6 @@ import numpy as np
 
 from kerasssl import files
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import supervised
 from kerasssl.experiments import teacher_student as phases
 from kerasssl.pseudo_labels import (
     TopKPerClass,
@@ -30,16 +29,6 @@ def _student_model(config, data):
     return shared.build_model(config, data.num_classes, data.input_shape, model_config)
 
 
-def _train_phase(config, data, labeled, folder, callbacks, model=None):
-    folder.mkdir(parents=True, exist_ok=True)
-    model, _, _, _ = supervised.train_supervised(
-        config, data, labeled, folder, callbacks, model=model
-    )
-    metrics = phases.evaluate(model, data, config)
-    phases.finish_phase(folder, model, metrics)
-    return metrics
-
-
 def run(context):
     config, data, workdir = context.config, context.data, context.workdir
     section = config.billion_scale
@@ -47,11 +36,9 @@ def run(context):
     # Validates K and P before any training.
     TopKPerClass(section.k, section.p, data.num_classes)
 
-    teacher_metrics = phases.finished(workdir / "teacher")
-    if teacher_metrics is None:
-        teacher_metrics = _train_phase(
-            config, data, data.labeled, workdir / "teacher", context.callbacks
-        )
+    teacher_metrics = phases.supervised_phase(
+        config, data, data.labeled, workdir / "teacher", context.callbacks
+    )
     teacher = phases.load_model(workdir / "teacher")
     phases.check_same_classes(teacher, _student_model(config, data))
     label_images(
@@ -73,31 +60,27 @@ def run(context):
         epochs=section.pretrain_epochs,
         steps_per_epoch=section.pretrain_steps_per_epoch,
     )
-    pretrain_metrics = phases.finished(workdir / "pretrain")
-    if pretrain_metrics is None:
-        pretrain_metrics = _train_phase(
-            pretrain_config,
-            data,
-            selected,
-            workdir / "pretrain",
-            context.callbacks,
-            model=_student_model(config, data),
-        )
+    pretrain_metrics = phases.supervised_phase(
+        pretrain_config,
+        data,
+        selected,
+        workdir / "pretrain",
+        context.callbacks,
+        initial_model=lambda: _student_model(config, data),
+    )
     finetune_config = phases.phase_config(
         config,
         epochs=section.finetune_epochs,
         base_learning_rate=section.finetune_learning_rate or config.train.base_learning_rate / 10,
     )
-    finetune_metrics = phases.finished(workdir / "finetune")
-    if finetune_metrics is None:
-        finetune_metrics = _train_phase(
-            finetune_config,
-            data,
-            data.labeled,
-            workdir / "finetune",
-            context.callbacks,
-            model=phases.load_model(workdir / "pretrain"),
-        )
+    finetune_metrics = phases.supervised_phase(
+        finetune_config,
+        data,
+        data.labeled,
+        workdir / "finetune",
+        context.callbacks,
+        initial_model=lambda: phases.load_model(workdir / "pretrain"),
+    )
     files.atomic_save_model(phases.load_model(workdir / "finetune"), workdir / "model.keras")
     selected_accuracy = float(
         np.mean(selection.hard_labels == data.unlabeled.labels[selection.indices])

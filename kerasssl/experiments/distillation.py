@@ -8,7 +8,6 @@ from kerasssl import files, losses
 from kerasssl.algorithms.distiller import Distiller
 from kerasssl.data import pipelines
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import supervised
 from kerasssl.experiments import teacher_student as phases
 
 
@@ -16,14 +15,9 @@ def run(context):
     config, data, workdir = context.config, context.data, context.workdir
     section = config.distillation
     teacher_folder = workdir / "teacher"
-    teacher_metrics = phases.finished(teacher_folder)
-    if teacher_metrics is None:
-        teacher_folder.mkdir(parents=True, exist_ok=True)
-        teacher, _, _, _ = supervised.train_supervised(
-            config, data, data.labeled, teacher_folder, context.callbacks
-        )
-        teacher_metrics = phases.evaluate(teacher, data, config)
-        phases.finish_phase(teacher_folder, teacher, teacher_metrics)
+    teacher_metrics = phases.supervised_phase(
+        config, data, data.labeled, teacher_folder, context.callbacks
+    )
     teacher = phases.load_model(teacher_folder)
     student_folder = workdir / "student"
     student_metrics = phases.finished(student_folder)

@@ -14,7 +14,6 @@ from kerasssl import files, losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
 from kerasssl.data import pipelines
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import supervised
 from kerasssl.experiments import teacher_student as phases
 
 
@@ -142,22 +141,22 @@ def run(context):
     final = phases.load_model(student_folder)
     if section.finetune_epochs:
         finetune_folder = workdir / "finetune"
-        finetune_metrics = phases.finished(finetune_folder)
-        if finetune_metrics is None:
-            finetune_folder.mkdir(parents=True, exist_ok=True)
-            finetune_config = phases.phase_config(
-                config,
-                epochs=section.finetune_epochs,
-                steps_per_epoch=section.finetune_steps_per_epoch,
-                base_learning_rate=section.finetune_learning_rate
-                or config.train.base_learning_rate / 10,
-            )
-            finetune_config.train.warmup_epochs = 0  # the student starts trained
-            final, _, _, _ = supervised.train_supervised(
-                finetune_config, data, data.labeled, finetune_folder, context.callbacks, final
-            )
-            phases.finish_phase(finetune_folder, final, phases.evaluate(final, data, config))
-            finetune_metrics = phases.finished(finetune_folder)
+        finetune_config = phases.phase_config(
+            config,
+            epochs=section.finetune_epochs,
+            steps_per_epoch=section.finetune_steps_per_epoch,
+            base_learning_rate=section.finetune_learning_rate
+            or config.train.base_learning_rate / 10,
+        )
+        finetune_config.train.warmup_epochs = 0  # the student starts trained
+        finetune_metrics = phases.supervised_phase(
+            finetune_config,
+            data,
+            data.labeled,
+            finetune_folder,
+            context.callbacks,
+            initial_model=lambda: final,
+        )
         final = phases.load_model(finetune_folder)
         metrics["finetune"] = finetune_metrics
         metrics["test_accuracy"] = finetune_metrics["test_accuracy"]

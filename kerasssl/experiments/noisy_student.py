@@ -14,7 +14,6 @@ import numpy as np
 from kerasssl import files
 from kerasssl.algorithms.noisy_student import NoisyStudent
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import supervised
 from kerasssl.experiments import teacher_student as phases
 from kerasssl.pseudo_labels import select_confident_balanced
 from kerasssl.pseudo_labels.student_dataset import student_dataset
@@ -100,12 +99,9 @@ def run(context):
     teacher_folder = workdir / "round_0"
     teacher_metrics = phases.finished(teacher_folder)
     if teacher_metrics is None:
-        teacher_folder.mkdir(parents=True, exist_ok=True)
-        teacher, _, _, _ = supervised.train_supervised(
+        teacher_metrics = phases.supervised_phase(
             config, data, data.labeled, teacher_folder, context.callbacks
         )
-        teacher_metrics = phases.evaluate(teacher, data, config)
-        phases.finish_phase(teacher_folder, teacher, teacher_metrics)
         phases.write_summaries(
             workdir, 0, {"student_test_accuracy": teacher_metrics["test_accuracy"]}
         )

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from kerasssl import files, losses
 from kerasssl.experiments import context as shared
+from kerasssl.experiments import supervised
 from kerasssl.pseudo_labels import label_images, load_probabilities
 
 
@@ -42,6 +43,33 @@ def finish_phase(folder, model, metrics):
     # Metrics are written after the model: a phase counts as finished only when both exist.
     files.atomic_save_model(model, pathlib.Path(folder) / "model.keras")
     files.atomic_write_json(pathlib.Path(folder) / "metrics.json", metrics)
+
+
+def supervised_phase(config, data, labeled, folder, callbacks=(), initial_model=None):
+    """Trains a supervised phase into `folder` unless it finished before; returns its metrics.
+
+    A phase killed midway resumes from its backup/ when run again.
+
+    Args:
+        config: the recipe (its `train` section drives the phase; see `phase_config`).
+        data: the prepared data (test and validation splits are evaluated).
+        labeled: the `ImageData` to train on.
+        folder: the phase's folder.
+        callbacks: extra Keras callbacks.
+        initial_model: None (a fresh `config.model`) or a callable returning the network to
+            start from; called only when the phase has to run.
+    """
+    folder = pathlib.Path(folder)
+    metrics = finished(folder)
+    if metrics is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        model = initial_model() if initial_model is not None else None
+        model, _, _, _ = supervised.train_supervised(
+            config, data, labeled, folder, callbacks, model=model
+        )
+        metrics = evaluate(model, data, config)
+        finish_phase(folder, model, metrics)
+    return metrics
 
 
 def check_unlabeled(data):

@@ -5,7 +5,7 @@ Command:
         --config.data.root=../shared/data/cifar10-subset --workdir=runs/billion_scale_cifar10
 Runtime on 2 CPU cores: 6.5 minutes wall on a quiet machine (teacher 400 steps, labeling,
 pre-training 400 steps, fine-tuning 200 steps); `:smoke` seconds.
-Measured (seed 0, cifar10-subset, 500 labels, 2026-11-26), test (validation): teacher 0.409
+Measured test accuracy (validation accuracy), seed 0, 500 labels: teacher 0.409
 (0.397), pre-trained student 0.396 (0.445), fine-tuned student 0.4115 (0.433); supervised only
 on the same labels for 1,200 steps 0.4085 (0.462). Top-K selection keeps 3,000 images whose
 labels are 49% right (metrics.json: selected_label_accuracy): at this teacher accuracy

@@ -6,7 +6,7 @@ Command:
 Runtime on 2 CPU cores: 9 minutes wall on a quiet machine (teacher 400 steps, then two
 rounds of labeling the 4,900-image pool and a 400-step student); `:reduced` 5 epochs per phase;
 `:smoke` seconds.
-Measured (seed 0, cifar10-subset, 500 labels, 2026-11-26), test (validation):
+Measured test accuracy (validation accuracy), seed 0, cifar10-subset, 500 labels, 2026-11-26:
 - teacher (supervised, 400 steps) 0.409 (0.397);
 - round-1 student 0.456 (0.493): +4.7 points over its teacher;
 - round-2 student 0.4565 (0.445): no gain over round 1 (an equal-size student retrained from

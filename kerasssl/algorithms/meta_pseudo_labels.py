@@ -9,6 +9,7 @@ from kerasssl.algorithms.sharpen import check_temperature
 from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
 
 PSEUDO_LABELS = ("argmax", "sample")
+PSEUDO_LABEL_VIEWS = ("strong", "weak")
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
@@ -62,7 +63,12 @@ class MetaPseudoLabels(keras.Model):
         uda_rampup_steps: steps over which `uda_weight` ramps up linearly from 0 (0: no ramp).
         mpl_weight: weight of the MPL feedback term (0 turns the teacher into plain UDA).
         label_smoothing: smoothing of the teacher's labeled CE and the student's pseudo-label CE.
-        pseudo_labels: "argmax" or "sample" (a draw from the teacher's strong-view softmax).
+        pseudo_labels: "argmax" or "sample" (a draw from the teacher's softmax).
+        pseudo_label_view: the teacher view whose prediction becomes the student's target on
+            the strong images: "strong" (the paper's formulation) or "weak" (what the
+            reference PyTorch port does; an early teacher is far more accurate on weak views).
+            The MPL term differentiates the teacher's log-probability of the targets on the
+            same view.
         baseline_decay: decay of the moving average subtracted from `h` (0: no baseline).
         exact: differentiate through one functional SGD student step instead.
         exact_step_size: the SGD step size of that functional step.
@@ -93,6 +99,7 @@ class MetaPseudoLabels(keras.Model):
         mpl_weight=1.0,
         label_smoothing=0.0,
         pseudo_labels="argmax",
+        pseudo_label_view="strong",
         baseline_decay=0.99,
         exact=False,
         exact_step_size=0.1,
@@ -120,6 +127,10 @@ class MetaPseudoLabels(keras.Model):
             raise ValueError(
                 f"pseudo_labels must be one of {PSEUDO_LABELS}, got {pseudo_labels!r}."
             )
+        if pseudo_label_view not in PSEUDO_LABEL_VIEWS:
+            raise ValueError(
+                f"pseudo_label_view must be one of {PSEUDO_LABEL_VIEWS}, got {pseudo_label_view!r}."
+            )
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
         if not 0.0 <= baseline_decay < 1.0:
@@ -145,6 +156,7 @@ class MetaPseudoLabels(keras.Model):
         self.mpl_weight = float(mpl_weight)
         self.label_smoothing = float(label_smoothing)
         self.pseudo_labels = pseudo_labels
+        self.pseudo_label_view = pseudo_label_view
         self.baseline_decay = float(baseline_decay)
         self.exact = bool(exact)
         self.exact_step_size = float(exact_step_size)
@@ -242,17 +254,19 @@ class MetaPseudoLabels(keras.Model):
             consistency, mask_rate = uda_loss(
                 teacher_weak, teacher_strong, self.uda_temperature, self.confidence_threshold
             )
+            # The teacher's logits the student's targets come from (and the MPL term's path).
+            teacher_source = teacher_weak if self.pseudo_label_view == "weak" else teacher_strong
             if self.exact:
                 mpl_loss, student = self.exact_feedback(
-                    labeled, labels_one_hot, strong, teacher_strong, teacher_tape
+                    labeled, labels_one_hot, strong, teacher_source, teacher_tape
                 )
-                pseudo_targets = ops.stop_gradient(ops.softmax(teacher_strong, axis=-1))
+                pseudo_targets = ops.stop_gradient(ops.softmax(teacher_source, axis=-1))
             else:
-                pseudo_targets = self.hard_pseudo_labels(teacher_strong)
+                pseudo_targets = self.hard_pseudo_labels(teacher_source)
                 with teacher_tape.stop_recording():
                     student = self.student_step(labeled, labels_one_hot, strong, pseudo_targets)
                 mpl_loss = student["h"] * ops.mean(
-                    soft_cross_entropy(pseudo_targets, teacher_strong)
+                    soft_cross_entropy(pseudo_targets, teacher_source)
                 )
             teacher_loss = (
                 teacher_labeled_loss
@@ -276,7 +290,7 @@ class MetaPseudoLabels(keras.Model):
             **student,
         )
         if "unlabeled_labels" in inputs:
-            self.update_pseudo_label_accuracy(inputs["unlabeled_labels"], teacher_strong)
+            self.update_pseudo_label_accuracy(inputs["unlabeled_labels"], teacher_source)
         # Compiled metrics (e.g. accuracy) and "loss" follow the student, the model `call` runs.
         if getattr(self, "_loss_tracker", None) is not None:
             self._loss_tracker.update_state(student["student_loss"])
@@ -297,8 +311,8 @@ class MetaPseudoLabels(keras.Model):
             return ops.zeros((), "float32")
         return optimizers.l2_penalty(optimizers.decayable_variables(network), self.l2_weight_decay)
 
-    def hard_pseudo_labels(self, teacher_strong):
-        logits = ops.stop_gradient(teacher_strong)
+    def hard_pseudo_labels(self, teacher_logits):
+        logits = ops.stop_gradient(teacher_logits)
         if self.pseudo_labels == "sample":
             ids = keras.random.categorical(logits, 1, seed=self.seed_generator)[:, 0]
         else:
@@ -346,13 +360,13 @@ class MetaPseudoLabels(keras.Model):
         result["h"] = ops.stop_gradient(feedback)
         return result
 
-    def exact_feedback(self, labeled, labels_one_hot, strong, teacher_strong, teacher_tape):
+    def exact_feedback(self, labeled, labels_one_hot, strong, teacher_source, teacher_tape):
         """Student's labeled CE after one functional SGD step on the teacher's soft targets.
 
         Runs inside the teacher's tape, so its gradient reaches the teacher through the
         student's gradient (second order); the hand-written CE keeps that path non-zero.
         """
-        soft_targets = ops.softmax(teacher_strong, axis=-1)
+        soft_targets = ops.softmax(teacher_source, axis=-1)
         weights = [tf.identity(v.value) for v in self.student.trainable_variables]
         state = [tf.identity(v.value) for v in self.student.non_trainable_variables]
         with tf.GradientTape() as inner_tape:
@@ -392,10 +406,10 @@ class MetaPseudoLabels(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
 
-    def update_pseudo_label_accuracy(self, true_labels, teacher_strong):
+    def update_pseudo_label_accuracy(self, true_labels, teacher_logits):
         true_labels = ops.cast(true_labels, "int32")
         known = ops.cast(true_labels >= 0, "float32")
-        predicted = ops.cast(ops.argmax(teacher_strong, axis=-1), "int32")
+        predicted = ops.cast(ops.argmax(teacher_logits, axis=-1), "int32")
         correct = ops.cast(ops.equal(predicted, true_labels), "float32")
         self.trackers["pseudo_label_accuracy"].update_state(correct, sample_weight=known)
 
@@ -411,6 +425,7 @@ class MetaPseudoLabels(keras.Model):
             "mpl_weight": self.mpl_weight,
             "label_smoothing": self.label_smoothing,
             "pseudo_labels": self.pseudo_labels,
+            "pseudo_label_view": self.pseudo_label_view,
             "baseline_decay": self.baseline_decay,
             "exact": self.exact,
             "exact_step_size": self.exact_step_size,

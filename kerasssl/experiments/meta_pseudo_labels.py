@@ -32,6 +32,8 @@ def mpl_section():
     section.uda_rampup_steps = 0  # 0: a fifth of the MPL steps
     section.mpl_weight = 1.0  # 0: the teacher is trained by UDA alone (the baseline)
     section.pseudo_labels = "argmax"  # argmax | sample
+    # strong: the paper's targets; weak: the reference port's (the teacher's weak-view argmax).
+    section.pseudo_label_view = "strong"
     section.baseline_decay = 0.99
     section.exact = False  # small networks only: differentiate through a student SGD step
     section.exact_step_size = 0.05
@@ -61,6 +63,7 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
         mpl_weight=section.mpl_weight,
         label_smoothing=section.label_smoothing,
         pseudo_labels=section.pseudo_labels,
+        pseudo_label_view=section.pseudo_label_view,
         baseline_decay=section.baseline_decay,
         exact=section.exact,
         exact_step_size=section.exact_step_size,

@@ -119,6 +119,27 @@ def test_mpl_term_gives_the_teacher_a_non_zero_gradient():
     assert sum(float(tf.norm(g)) for g in gradients) > 0.0
 
 
+@pytest.mark.parametrize("view", ["weak", "strong"])
+def test_pseudo_labels_come_from_the_chosen_teacher_view(view):
+    algorithm = _algorithm(pseudo_label_view=view)
+    x, y = _batch()
+    # A strong view far from the weak one, so the two views' pseudo-labels differ.
+    noise = np.random.default_rng(5).normal(scale=4.0, size=x["unlabeled_weak"].shape)
+    x["unlabeled_strong"] = (x["unlabeled_weak"] + noise).astype("float32")
+    accuracies = {
+        name: float(
+            np.mean(
+                np.argmax(algorithm.teacher(x[f"unlabeled_{name}"]), -1) == x["unlabeled_labels"]
+            )
+        )
+        for name in ("weak", "strong")
+    }
+    assert accuracies["weak"] != accuracies["strong"]
+    algorithm.train_step((x, y))
+    tracked = float(algorithm.trackers["pseudo_label_accuracy"].result())
+    assert tracked == pytest.approx(accuracies[view])
+
+
 def test_exact_mode_teacher_gradient_is_non_zero():
     algorithm = _algorithm(exact=True)
     x, y = _batch()
@@ -229,6 +250,7 @@ def test_get_config_round_trip():
         exact=True,
         pseudo_labels="sample",
         label_smoothing=0.1,
+        pseudo_label_view="weak",
         strong_view="randaugment",
     )
     config = json.loads(json.dumps(algorithm.get_config()))
@@ -244,6 +266,8 @@ def test_bad_input():
         MetaPseudoLabels(_tiny_model(3), _tiny_model(4))
     with pytest.raises(ValueError, match="pseudo_labels"):
         MetaPseudoLabels(_tiny_model(), _tiny_model(), pseudo_labels="soft")
+    with pytest.raises(ValueError, match="pseudo_label_view"):
+        MetaPseudoLabels(_tiny_model(), _tiny_model(), pseudo_label_view="clean")
     algorithm = MetaPseudoLabels(_tiny_model(), _tiny_model())
     with pytest.raises(ValueError, match="student_optimizer"):
         algorithm.compile(optimizer="sgd")

@@ -3,16 +3,19 @@
 Command:
     kerasssl train --config=recipes/dividemix_cifar10.py:sym50 \
         --config.data.root=../shared/data/cifar10-subset --workdir=runs/dividemix_sym50
-Runtime on 2 CPU cores: not measured at the preset budget (12 epochs of 85 steps, 4 of them
-warm-up). Measured on a shared, loaded machine (load 6-8): a DivideMix epoch of 30 steps at
-batch 64 takes about 170 s (two networks, M = 2 views, co-guessing with both networks, plus the
-co-divide over 5,400 images), so a preset run is estimated at 45-60 minutes there and about
-half on a quiet machine; the `ce_*` baselines take about 2.5 minutes per 300 steps.
-Expected test accuracy: not established yet. At a reduced budget (10 epochs x 30 steps, 4
-warm-up, peak lr 0.05) DivideMix did NOT beat cross-entropy at 50% symmetric noise: the
-warm-up networks were too weak (validation accuracy 0.24) for a sharp GMM split (AUC 0.71) and
-lambda_u = 25 then collapsed the predictions (validation accuracy fell from 0.27 to 0.15 while
-the uniform-prior loss rose). See the report of issue 6; longer warm-up is the first fix to try.
+Runtime on 2 CPU cores: the `ce_*` baselines about 7 minutes (12 epochs of 85 steps); a
+DivideMix epoch after warm-up costs about 6x a cross-entropy epoch (two networks, M = 2 views,
+co-guessing with both, the co-divide over 5,400 images): measured 350-660 s per epoch on a
+machine loaded by 2-4 other jobs, so the 12-epoch preset exceeds 30 minutes there.
+Expected test accuracy: not established yet; DivideMix does NOT beat cross-entropy at this
+budget so far. Measured at sym50 (seed 0, 2026-11-26): `ce_sym50` test accuracy 0.3335
+(validation 0.300); with --config.train.base_learning_rate=0.2 --config.train.nesterov=True
+--config.train.warmup_epochs=1, `ce_sym50` 0.363 (0.358). DivideMix with that learning rate:
+validation 0.285 after the 4 warm-up epochs, then 0.300 (lambda_u 0), 0.277 (6.25), 0.183
+(12.5): the GMM split's AUC stays at 0.73-0.76 and its "clean" set is only 56-61% clean (50%
+by chance), so co-guessed targets are mostly wrong and the ramped lambda_u collapses the
+predictions (uniform-prior loss 0.007 -> 0.08). The warm-up networks are too weak for the
+split; a stronger warm-up is the first thing to try (see issue 6).
 
 Presets (`arg`): sym20, sym50, sym80, asym40 (lambda_u as the paper's authors set it: 0 at
 20% symmetric and 40% asymmetric, 25 at 50% and 80%; the confidence penalty in warm-up for

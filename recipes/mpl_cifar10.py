@@ -3,14 +3,16 @@
 Command:
     kerasssl train --config=recipes/mpl_cifar10.py \
         --config.data.root=../shared/data/cifar10-subset --workdir=runs/mpl_cifar10
-Runtime on 2 CPU cores: about 30 minutes on cifar10-subset (MPL phase, then fine-tuning);
-`:reduced` (the budget of the closing-note comparison: 200 MPL + 50 fine-tuning steps) about
-15 minutes on a busy machine,
-`:smoke` seconds.
-Expected test accuracy: the fine-tuned student above the supervised-only baseline
-(`supervised_cifar10:labels50`, about 0.44 per the shared data README) and the UDA-only
-teacher; see the issue's closing note for measured numbers (metrics.json:
-test_accuracy = fine-tuned student, teacher_test_accuracy, mpl_student_test_accuracy).
+Runtime on 2 CPU cores: 22 minutes wall (1,000 MPL steps, then 100 fine-tuning steps);
+`:reduced` (200 MPL + 50 fine-tuning steps) took 15 minutes on a busy machine; `:smoke` seconds.
+Measured test accuracy (validation accuracy), seed 0, cifar10-subset, 2026-11-26:
+- this recipe (weak-view pseudo-labels): teacher (UDA + MPL) 0.4475 (0.460), MPL student 0.3615
+  (0.373), fine-tuned student 0.385 (0.422) = metrics.json test_accuracy;
+- `:supervised` (same network and labeled steps): 0.4405 (0.443);
+- strong-view pseudo-labels (the paper's formulation): teacher 0.4315 (0.433), fine-tuned
+  student 0.3805 (0.365); weak-view labels were chosen on the validation split.
+At this budget the student stays below supervised: its only training signal before
+fine-tuning is the teacher's hard pseudo-labels, 41-45% right on weak views (26-32% on strong).
 Variants (the comparison at one budget):
     `:uda`, `:reduced_uda`  teacher alone with UDA (mpl_weight 0; read teacher_test_accuracy)
     `:supervised`, `:reduced_supervised`  labeled data only, same model, same steps
@@ -40,6 +42,9 @@ def get_config(arg=None):
     section = config.mpl
     # mu = 3 instead of the paper's 7: each step runs the teacher on (1 + 2 mu) B images.
     section.unlabeled_ratio = 3
+    # The reference port's student targets; on validation: fine-tuned student 0.422 vs 0.365
+    # with strong-view targets, teacher 0.460 vs 0.433.
+    section.pseudo_label_view = "weak"
     section.finetune_epochs = 4
     section.finetune_steps_per_epoch = 25
     budget, variant = "", arg or ""

@@ -9,6 +9,7 @@ Measured test accuracy (validation accuracy), seed 0, cifar10-subset, 2026-11-26
 - this recipe (weak-view pseudo-labels): teacher (UDA + MPL) 0.4475 (0.460), MPL student 0.3615
   (0.373), fine-tuned student 0.385 (0.422) = metrics.json test_accuracy;
 - `:supervised` (same network and labeled steps): 0.4405 (0.443);
+- `:uda` (teacher with UDA alone, mpl_weight 0): teacher 0.445 (0.463);
 - strong-view pseudo-labels (the paper's formulation): teacher 0.4315 (0.433), fine-tuned
   student 0.3805 (0.365); weak-view labels were chosen on the validation split.
 At this budget the student stays below supervised: its only training signal before

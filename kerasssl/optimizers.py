@@ -24,6 +24,11 @@ def decayable_variables(model):
     return [v for v in model.trainable_weights if len(v.shape) > 1]
 
 
+def model_l2_penalty(model, weight_decay):
+    """`l2_penalty` on the decayable variables (kernels only) of `model`."""
+    return l2_penalty(decayable_variables(model), weight_decay)
+
+
 def l2_penalty(variables, weight_decay):
     """`weight_decay / 2 * sum ||w||^2`, whose gradient is `weight_decay * w` (coupled L2)."""
     if not variables or weight_decay == 0:

@@ -84,9 +84,7 @@ class Distiller(keras.distillation.Distiller):
         loss = super().compute_loss(x, y, y_pred, sample_weight, training)
         if self.l2_weight_decay and training:
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            penalty = optimizers.l2_penalty(
-                optimizers.decayable_variables(self.student), self.l2_weight_decay
-            )
+            penalty = optimizers.model_l2_penalty(self.student, self.l2_weight_decay)
             # Gradients are summed across replicas, each of which adds the same penalty.
             loss = loss + penalty / replicas
         return loss

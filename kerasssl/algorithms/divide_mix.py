@@ -214,9 +214,7 @@ class DivideMix(keras.Model):
                 else:
                     loss = self._divide_mix_loss(network, other, inputs, index)
                 if self.l2_weight_decay:
-                    loss = loss + optimizers.l2_penalty(
-                        optimizers.decayable_variables(network), self.l2_weight_decay
-                    )
+                    loss = loss + optimizers.model_l2_penalty(network, self.l2_weight_decay)
                 # Per-replica means: gradients are summed across replicas, so divide once here.
                 scaled = optimizer.scale_loss(loss / replicas)
             variables = network.trainable_variables

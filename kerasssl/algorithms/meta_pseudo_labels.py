@@ -309,7 +309,7 @@ class MetaPseudoLabels(keras.Model):
     def l2(self, network):
         if not self.l2_weight_decay:
             return ops.zeros((), "float32")
-        return optimizers.l2_penalty(optimizers.decayable_variables(network), self.l2_weight_decay)
+        return optimizers.model_l2_penalty(network, self.l2_weight_decay)
 
     def hard_pseudo_labels(self, teacher_logits):
         logits = ops.stop_gradient(teacher_logits)

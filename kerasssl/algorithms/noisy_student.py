@@ -75,9 +75,7 @@ class NoisyStudent(keras.Model):
             self.pseudo_loss_tracker.update_state(pseudo_loss * replicas)
             loss = loss + self.pseudo_label_weight * pseudo_loss
         if self.l2_weight_decay and training:
-            penalty = optimizers.l2_penalty(
-                optimizers.decayable_variables(self.model), self.l2_weight_decay
-            )
+            penalty = optimizers.model_l2_penalty(self.model, self.l2_weight_decay)
             loss = loss + penalty / replicas
         return loss
 

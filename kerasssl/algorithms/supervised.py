@@ -53,9 +53,7 @@ class Supervised(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         self.classification_loss_tracker.update_state(loss * replicas)
         if self.l2_weight_decay and training:
-            penalty = optimizers.l2_penalty(
-                optimizers.decayable_variables(self.model), self.l2_weight_decay
-            )
+            penalty = optimizers.model_l2_penalty(self.model, self.l2_weight_decay)
             # Each replica adds the same penalty and gradients are summed across replicas.
             loss = loss + penalty / replicas
         return loss

@@ -203,6 +203,10 @@ class MetaPseudoLabels(keras.Model):
             raise ValueError("`optimizer` and `student_optimizer` must be two instances.")
         super().compile(optimizer=optimizer, **kwargs)
         self.student_optimizer = keras.optimizers.get(student_optimizer)
+        # `BackupAndRestore` (and `load_weights`) only fill optimizer slots that exist: an
+        # unbuilt student optimizer silently restarts its momentum and schedule on resume.
+        if self.teacher.built and self.student.built:
+            self.build_optimizers()
 
     def build_optimizers(self):
         """Creates both optimizers' variables (needed before restoring them from a file)."""

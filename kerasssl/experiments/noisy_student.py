@@ -8,7 +8,10 @@ Workdir layout (every folder a resumable phase):
 A killed run resumes at the first unfinished round (and inside it, at the last saved epoch).
 """
 
+import warnings
+
 import keras
+import ml_collections
 import numpy as np
 
 from kerasssl import files
@@ -19,9 +22,32 @@ from kerasssl.pseudo_labels import select_confident_balanced
 from kerasssl.pseudo_labels.student_dataset import student_dataset
 
 
-def _student_model(config, data):
+def student_model_config(config, round_index):
+    """Round `round_index`'s student model section: `student_model` updated by the round's entry.
+
+    Every name falls back to the teacher's `config.model` when empty.
+    """
     section = config.noisy_student
-    model_config = section.student_model if section.student_model.name else config.model
+    base = section.student_model if section.student_model.name else config.model
+    name = base.name
+    kwargs = dict(base.kwargs.to_dict()) if base.kwargs else {}
+    known_rounds = {f"round_{index}" for index in range(1, section.rounds + 1)}
+    round_models = section.get("round_student_models") or {}
+    for key in round_models:
+        if key not in known_rounds:
+            raise ValueError(
+                f"config.noisy_student.round_student_models has an entry {key!r}; entries are "
+                f"named round_1 ... round_{section.rounds} (one per round, all optional)."
+            )
+    entry = round_models.get(f"round_{round_index}")
+    if entry is not None:
+        name = entry.get("name") or name
+        kwargs.update(entry.kwargs.to_dict() if entry.get("kwargs") else {})
+    return ml_collections.ConfigDict({"name": name, "kwargs": kwargs})
+
+
+def _student_model(config, data, round_index):
+    model_config = student_model_config(config, round_index)
     return shared.build_model(config, data.num_classes, data.input_shape, model_config)
 
 
@@ -35,7 +61,7 @@ def train_student(config, data, selection, folder, round_index=1, callbacks=()):
     ).train
     # Seeded per round: a resumed run builds and noises the same student as an unbroken one.
     keras.utils.set_random_seed(config.seed + 1000 * round_index)
-    model = _student_model(config, data)
+    model = _student_model(config, data, round_index)
     steps_in_epoch = shared.steps_per_epoch(train_config, len(data.labeled))
     total_steps = steps_in_epoch * train_config.epochs
     algorithm = NoisyStudent(
@@ -71,6 +97,17 @@ def train_student(config, data, selection, folder, round_index=1, callbacks=()):
         shuffle=False,
     )
     return model
+
+
+def _warn_if_smaller(teacher, student, round_index):
+    if student.count_params() < teacher.count_params():
+        warnings.warn(
+            f"round {round_index}: the student has {student.count_params():,} parameters, fewer "
+            f"than its teacher's {teacher.count_params():,}. Noisy Student expects an "
+            "equal-or-larger student; set config.noisy_student.student_model (or "
+            f"round_student_models.round_{round_index}) to a larger network.",
+            stacklevel=2,
+        )
 
 
 def select(probabilities, section):
@@ -112,8 +149,9 @@ def run(context):
         metrics = phases.finished(folder)
         if metrics is None:
             teacher = phases.load_model(previous_folder)
-            student_check = _student_model(config, data)
+            student_check = _student_model(config, data, round_index)
             phases.check_same_classes(teacher, student_check)
+            _warn_if_smaller(teacher, student_check, round_index)
             del student_check
             probabilities = phases.pseudo_label(
                 teacher, data, folder / "pseudo_labels", config, section

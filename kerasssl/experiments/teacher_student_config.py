@@ -20,11 +20,19 @@ def noisy_student_section():
     section.shard_size = 4096  # images per labeling-job shard (the unit of resumption)
     # An equal-or-larger network noised by dropout and stochastic depth; empty name: the
     # teacher's config.model.
-    section.student_model = ml_collections.ConfigDict()
-    section.student_model.name = ""
-    section.student_model.kwargs = ml_collections.ConfigDict()
-    section.student_model.kwargs.dropout_rate = 0.5
-    section.student_model.kwargs.stochastic_depth_rate = 0.2
+    section.student_model = model_section(dropout_rate=0.5, stochastic_depth_rate=0.2)
+    # Growing students, as the paper's B7 -> L0 -> L1 -> L2 rounds: an entry `round_<r>` (a
+    # model section) changes round r's student; its name replaces `student_model.name` when set
+    # and its kwargs update `student_model.kwargs`. Rounds without an entry use `student_model`.
+    section.round_student_models = ml_collections.ConfigDict()
+    return section
+
+
+def model_section(name="", **kwargs):
+    """A `{name, kwargs}` model section as `config.model` (empty name: the teacher's)."""
+    section = ml_collections.ConfigDict()
+    section.name = name
+    section.kwargs = ml_collections.ConfigDict(kwargs)
     return section
 
 
@@ -37,14 +45,7 @@ def billion_scale_section():
     section.pretrain_steps_per_epoch = 0  # 0: one pass over the selected set
     section.finetune_epochs = 0  # 0: config.train.epochs
     section.finetune_learning_rate = 0.0  # 0: config.train.base_learning_rate / 10
-    section.student_model = _model_section()
-    return section
-
-
-def _model_section(name=""):
-    section = ml_collections.ConfigDict()
-    section.name = name  # empty: the teacher's config.model
-    section.kwargs = ml_collections.ConfigDict()
+    section.student_model = model_section()
     return section
 
 
@@ -52,5 +53,5 @@ def distillation_section():
     section = ml_collections.ConfigDict()
     section.temperature = 4.0
     section.student_loss_weight = 0.5  # alpha: weight of the hard-label term
-    section.student_model = _model_section("resnet_tiny")
+    section.student_model = model_section("resnet_tiny")
     return section

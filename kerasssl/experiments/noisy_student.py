@@ -22,6 +22,19 @@ from kerasssl.pseudo_labels import select_confident_balanced
 from kerasssl.pseudo_labels.student_dataset import student_dataset
 
 
+def _round_entry(section, round_index):
+    """Round `round_index`'s entry of `round_students` (None without one), keys checked."""
+    entries = section.get("round_students") or {}
+    known_rounds = {f"round_{index}" for index in range(1, section.rounds + 1)}
+    for key in entries:
+        if key not in known_rounds:
+            raise ValueError(
+                f"config.noisy_student.round_students has an entry {key!r}; entries are named "
+                f"round_1 ... round_{section.rounds} (one per round, all optional)."
+            )
+    return entries.get(f"round_{round_index}")
+
+
 def student_model_config(config, round_index):
     """Round `round_index`'s student model section: `student_model` updated by the round's entry.
 
@@ -31,19 +44,20 @@ def student_model_config(config, round_index):
     base = section.student_model if section.student_model.name else config.model
     name = base.name
     kwargs = dict(base.kwargs.to_dict()) if base.kwargs else {}
-    known_rounds = {f"round_{index}" for index in range(1, section.rounds + 1)}
-    round_models = section.get("round_student_models") or {}
-    for key in round_models:
-        if key not in known_rounds:
-            raise ValueError(
-                f"config.noisy_student.round_student_models has an entry {key!r}; entries are "
-                f"named round_1 ... round_{section.rounds} (one per round, all optional)."
-            )
-    entry = round_models.get(f"round_{round_index}")
+    entry = _round_entry(section, round_index)
     if entry is not None:
         name = entry.get("name") or name
         kwargs.update(entry.kwargs.to_dict() if entry.get("kwargs") else {})
     return ml_collections.ConfigDict({"name": name, "kwargs": kwargs})
+
+
+def student_epochs(config, round_index):
+    """Round `round_index`'s student epochs (0: config.train.epochs)."""
+    section = config.noisy_student
+    entry = _round_entry(section, round_index)
+    if entry is not None and entry.get("epochs"):
+        return int(entry.epochs)
+    return section.student_epochs
 
 
 def _student_model(config, data, round_index):
@@ -56,7 +70,7 @@ def train_student(config, data, selection, folder, round_index=1, callbacks=()):
     section = config.noisy_student
     train_config = phases.phase_config(
         config,
-        epochs=section.student_epochs,
+        epochs=student_epochs(config, round_index),
         steps_per_epoch=section.student_steps_per_epoch,
     ).train
     # Seeded per round: a resumed run builds and noises the same student as an unbroken one.
@@ -105,7 +119,7 @@ def _warn_if_smaller(teacher, student, round_index):
             f"round {round_index}: the student has {student.count_params():,} parameters, fewer "
             f"than its teacher's {teacher.count_params():,}. Noisy Student expects an "
             "equal-or-larger student; set config.noisy_student.student_model (or "
-            f"round_student_models.round_{round_index}) to a larger network.",
+            f"round_students.round_{round_index}) to a larger network.",
             stacklevel=2,
         )
 

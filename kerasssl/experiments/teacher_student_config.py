@@ -21,10 +21,18 @@ def noisy_student_section():
     # An equal-or-larger network noised by dropout and stochastic depth; empty name: the
     # teacher's config.model.
     section.student_model = model_section(dropout_rate=0.5, stochastic_depth_rate=0.2)
-    # Growing students, as the paper's B7 -> L0 -> L1 -> L2 rounds: an entry `round_<r>` (a
-    # model section) changes round r's student; its name replaces `student_model.name` when set
-    # and its kwargs update `student_model.kwargs`. Rounds without an entry use `student_model`.
-    section.round_student_models = ml_collections.ConfigDict()
+    # Growing students, as the paper's B7 -> L0 -> L1 -> L2 rounds: an entry `round_<r>` (see
+    # `round_student`) changes round r's student: its name replaces `student_model.name` when
+    # set, its kwargs update `student_model.kwargs`, and its epochs (when > 0) replace
+    # `student_epochs`. Rounds without an entry use `student_model` and `student_epochs`.
+    section.round_students = ml_collections.ConfigDict()
+    return section
+
+
+def round_student(name="", epochs=0, **kwargs):
+    """A `config.noisy_student.round_students.round_<r>` entry: {name, kwargs, epochs}."""
+    section = model_section(name, **kwargs)
+    section.epochs = epochs  # 0: config.noisy_student.student_epochs
     return section
 
 

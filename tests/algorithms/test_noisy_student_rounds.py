@@ -7,7 +7,7 @@ import pytest
 from kerasssl import train
 from kerasssl.experiments import noisy_student
 from kerasssl.experiments import teacher_student as phases
-from kerasssl.experiments.teacher_student_config import model_section
+from kerasssl.experiments.teacher_student_config import round_student
 from kerasssl.models import get_model
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -24,10 +24,15 @@ def test_two_rounds_keep_every_round_and_a_killed_run_resumes_at_the_unfinished_
     config = _recipe("noisy_student_digits")
     config.train.verbose = "0"
     # A wider round-2 student (the smoke students are resnet_tiny at width 0.125).
-    config.noisy_student.round_student_models.round_2 = model_section(width_multiplier=0.25)
+    config.noisy_student.round_students.round_2 = round_student(epochs=2, width_multiplier=0.25)
     metrics = train.train_and_evaluate(config, tmp_path)
     assert [entry["round"] for entry in metrics["rounds"]] == [1, 2]
     assert metrics["rounds"][1]["num_parameters"] > 2 * metrics["rounds"][0]["num_parameters"]
+    epochs_run = [
+        len((tmp_path / f"round_{index}" / "history.csv").read_text().splitlines()) - 1
+        for index in (1, 2)
+    ]
+    assert epochs_run == [1, 2]  # smoke students train 1 epoch; round 2's entry says 2
     for entry in metrics["rounds"]:
         assert {"teacher_test_accuracy", "student_test_accuracy"} <= set(entry)
     assert metrics["rounds"][1]["teacher_test_accuracy"] == metrics["rounds"][0]["test_accuracy"]
@@ -58,19 +63,22 @@ def test_bad_recipe_values_name_the_fix(tmp_path):
         )
 
 
-def test_round_student_models_update_the_student_model_per_round():
+def test_round_students_update_the_student_model_and_epochs_per_round():
     config = _recipe("noisy_student_cifar10", None)
     section = config.noisy_student
-    section.round_student_models.round_2 = model_section(width_multiplier=0.5)
+    section.round_students.round_2 = round_student(epochs=15, width_multiplier=0.5)
     first = noisy_student.student_model_config(config, 1)
     second = noisy_student.student_model_config(config, 2)
     assert first.name == second.name == "resnet_cifar_small"
     assert "width_multiplier" not in first.kwargs
     # The round's kwargs update the base ones: the noise settings carry over.
     assert second.kwargs.to_dict() == {**first.kwargs.to_dict(), "width_multiplier": 0.5}
-    section.round_student_models.round_2 = model_section("wrn_tiny")
+    assert noisy_student.student_epochs(config, 1) == section.student_epochs
+    assert noisy_student.student_epochs(config, 2) == 15
+    section.round_students.round_2 = round_student("wrn_tiny")
     assert noisy_student.student_model_config(config, 2).name == "wrn_tiny"
-    section.round_student_models.round_3 = model_section("wrn_tiny")
+    assert noisy_student.student_epochs(config, 2) == section.student_epochs
+    section.round_students.round_3 = round_student("wrn_tiny")
     with pytest.raises(ValueError, match="round_1 ... round_2"):
         noisy_student.student_model_config(config, 1)
 

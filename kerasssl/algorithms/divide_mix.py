@@ -257,15 +257,21 @@ class DivideMix(keras.Model):
         labels = ops.one_hot(ops.cast(inputs[f"labels_{index}"], "int32"), self.num_classes)
         clean_probability = inputs[f"clean_probability_{index}"]
 
-        def probabilities(model, images):
-            return ops.softmax(ops.cast(model(images, training=False), "float32"))
+        def probabilities(model, images, training):
+            return ops.softmax(ops.cast(model(images, training=training), "float32"))
 
-        own_labeled = [probabilities(network, images) for images in labeled]
+        # As the reference: the trained network predicts in training mode (batch statistics,
+        # and its BatchNorm moving statistics follow these unmixed views), the other one in
+        # inference mode. With inference mode here the moving statistics would see only the
+        # MixMatch inputs, whose variance is lower than real images', and accuracy drops.
+        own_labeled = [probabilities(network, images, True) for images in labeled]
         refined = co_refine(
             labels, clean_probability, ops.mean(ops.stack(own_labeled), axis=0), self.temperature
         )
         guesses = [
-            probabilities(model, images) for model in (network, other) for images in unlabeled
+            probabilities(model, images, model is network)
+            for model in (network, other)
+            for images in unlabeled
         ]
         guessed = co_guess(guesses, self.temperature)
         refined, guessed = ops.stop_gradient(refined), ops.stop_gradient(guessed)

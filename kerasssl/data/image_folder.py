@@ -1,6 +1,7 @@
 """Image folders `<root>/<split>/<class>/*.jpg|png`, read with `tfds.folder_dataset.ImageFolder`."""
 
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -41,7 +42,7 @@ def load_image_folder(root, split: str, image_size=None, channels: int = 3) -> I
     # Imported here: tensorflow_datasets adds ~1 s to `import kerasssl.data`.
     import tensorflow_datasets as tfds
 
-    builder = tfds.folder_dataset.ImageFolder(root, shape=(None, None, channels))
+    builder = _image_folder_builder(tfds, root, channels)
     class_names = tuple(builder.info.features["label"].names)
     dataset = builder.as_dataset(split=split, as_supervised=True)
     if image_size is not None:
@@ -120,3 +121,15 @@ def _raise_for_bad_files(split_dir: str, channels: int, image_size) -> None:
             f"Images in {split_dir!r} differ in size ({examples}); pass `image_size` "
             "(config: data.image_size) to resize them all."
         )
+
+
+def _image_folder_builder(tfds, root, channels):
+    # The builder's DatasetInfo calls tempfile.mkdtemp("tfds") (for metadata it would fetch
+    # from GCS, which tfds has disabled) and never removes it: one empty folder in /tmp per
+    # load. Point tempfile at a folder of ours for the call and delete it after.
+    with tempfile.TemporaryDirectory(prefix="kerasssl-image-folder-") as scratch:
+        previous, tempfile.tempdir = tempfile.tempdir, scratch
+        try:
+            return tfds.folder_dataset.ImageFolder(root, shape=(None, None, channels))
+        finally:
+            tempfile.tempdir = previous

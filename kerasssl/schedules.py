@@ -58,3 +58,53 @@ def warmup_cosine_schedule(peak_learning_rate, total_steps, warmup_steps=0, fina
         warmup_target=peak_learning_rate,
         warmup_steps=warmup_steps,
     )
+
+
+@keras.saving.register_keras_serializable(package="kerasssl")
+class PhasedSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """`first` for steps before `boundary`, then `second` restarted at step 0.
+
+    For runs made of two phases that each want their own decay, e.g. DivideMix: its warm-up
+    ends annealed (cleaner per-sample losses for the co-divide), and its short DivideMix phase
+    gets a full cosine instead of the tail of one shared schedule.
+    """
+
+    def __init__(self, boundary, first, second):
+        if boundary < 1:
+            raise ValueError(f"boundary must be >= 1, got {boundary}.")
+        self.boundary = int(boundary)
+        self.first = keras.optimizers.schedules.deserialize(first) if isinstance(first, dict) else first
+        self.second = (
+            keras.optimizers.schedules.deserialize(second) if isinstance(second, dict) else second
+        )
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        boundary = float(self.boundary)
+        return keras.ops.where(
+            step < boundary,
+            self.first(keras.ops.minimum(step, boundary - 1.0)),
+            self.second(keras.ops.maximum(step - boundary, 0.0)),
+        )
+
+    def get_config(self):
+        return {
+            "boundary": self.boundary,
+            "first": keras.optimizers.schedules.serialize(self.first),
+            "second": keras.optimizers.schedules.serialize(self.second),
+        }
+
+
+def phased_warmup_cosine_schedule(
+    peak_learning_rate, first_steps, total_steps, warmup_steps=0, final_fraction=0.0
+):
+    """Warm-up + cosine over the first `first_steps`, then a second cosine from the peak."""
+    if not 1 <= first_steps < total_steps:
+        raise ValueError(
+            f"first_steps must be in [1, total_steps={total_steps}), got {first_steps}."
+        )
+    first = warmup_cosine_schedule(peak_learning_rate, first_steps, warmup_steps, final_fraction)
+    second = warmup_cosine_schedule(
+        peak_learning_rate, total_steps - first_steps, 0, final_fraction
+    )
+    return PhasedSchedule(first_steps, first, second)

@@ -58,15 +58,21 @@ def get_config(arg=None):
     config.data.noise.rate_convention = "flip"
     config.model.name = "resnet_cifar_small"
     config.train.batch_size = 64  # per network, labeled and unlabeled each (as the reference)
-    config.train.epochs = 12  # reference: 300 on the full CIFAR-10; shrunk to fit 2 CPU cores
+    config.train.epochs = 14  # reference: 300 on the full CIFAR-10; shrunk to fit 2 CPU cores
     config.train.optimizer = "sgd"
-    config.train.base_learning_rate = 0.08  # 0.02 at batch 64 after linear scaling (reference)
-    config.train.nesterov = False
-    config.train.warmup_epochs = 0  # learning-rate warm-up; the reference has none
+    # 0.05 at batch 64 after linear scaling, Nesterov, one warm-up epoch: the reference's 0.02
+    # left the warm-up networks at 0.285 validation accuracy after 4 epochs (chosen on it).
+    config.train.base_learning_rate = 0.2
+    config.train.nesterov = True
+    config.train.warmup_epochs = 1
     config.train.weight_decay = 5e-4  # coupled L2, as the reference's SGD(weight_decay=5e-4)
 
     config.dividemix = ml_collections.ConfigDict()
-    config.dividemix.warmup_epochs = 4  # reference: 10 of 300 on CIFAR-10
+    # Reference: 10 of 300 epochs on 50k images. Here the co-divide needs most of the budget:
+    # after 4 epochs the split's AUC was 0.75, after 10 it is 0.80.
+    config.dividemix.warmup_epochs = 10
+    # One cosine for the warm-up, a second for the DivideMix epochs (see PhasedSchedule).
+    config.dividemix.schedule_per_phase = True
     config.dividemix.threshold = 0.5  # tau
     config.dividemix.temperature = 0.5  # T
     config.dividemix.alpha = 4.0

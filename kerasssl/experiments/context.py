@@ -39,21 +39,31 @@ def steps_per_epoch(train_config, num_examples):
     return max(1, math.ceil(num_examples / train_config.batch_size))
 
 
-def learning_rate_schedule(train_config, total_steps, steps_in_epoch):
-    """Bag-of-Tricks schedule: linear scaling, warm-up epochs, cosine decay."""
+def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step=0):
+    """Bag-of-Tricks schedule: linear scaling, warm-up epochs, cosine decay.
+
+    With `restart_step` > 0 the cosine ends there and a second one runs from the peak to
+    `total_steps` (`schedules.PhasedSchedule`), for runs made of two phases.
+    """
     peak = train_config.base_learning_rate
     if train_config.linear_scaling:
         peak = schedules.scale_learning_rate(peak, train_config.batch_size)
-    warmup_steps = min(int(train_config.warmup_epochs * steps_in_epoch), total_steps - 1)
+    first_steps = restart_step or total_steps
+    warmup_steps = min(int(train_config.warmup_epochs * steps_in_epoch), first_steps - 1)
+    final_fraction = train_config.final_learning_rate_fraction
+    if restart_step:
+        return schedules.phased_warmup_cosine_schedule(
+            peak, restart_step, total_steps, warmup_steps, final_fraction=final_fraction
+        )
     return schedules.warmup_cosine_schedule(
-        peak, total_steps, warmup_steps, final_fraction=train_config.final_learning_rate_fraction
+        peak, total_steps, warmup_steps, final_fraction=final_fraction
     )
 
 
-def build_optimizer(train_config, model, total_steps, steps_in_epoch):
+def build_optimizer(train_config, model, total_steps, steps_in_epoch, restart_step=0):
     return optimizers.build_optimizer(
         train_config.optimizer,
-        learning_rate_schedule(train_config, total_steps, steps_in_epoch),
+        learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step),
         model,
         weight_decay=train_config.weight_decay,
         weight_decay_mode=train_config.weight_decay_mode,

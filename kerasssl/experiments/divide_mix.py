@@ -51,8 +51,14 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
         l2_weight_decay=shared.coupled_l2(config.train),
         seed=config.seed,
     )
+    # Optionally one cosine per phase: the warm-up ends annealed and the DivideMix epochs get
+    # a full cosine of their own instead of the tail of a shared one.
+    per_phase = settings.get("schedule_per_phase", False)
+    restart_step = settings.warmup_epochs * steps_in_epoch if per_phase else 0
     algorithm.compile(
-        optimizer=shared.build_optimizer(config.train, networks[0], total_steps, steps_in_epoch),
+        optimizer=shared.build_optimizer(
+            config.train, networks[0], total_steps, steps_in_epoch, restart_step
+        ),
         loss=losses.CrossEntropy(),
         metrics=[shared.accuracy_metric()],
         steps_per_execution=config.train.steps_per_execution,

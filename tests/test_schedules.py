@@ -53,3 +53,19 @@ def test_bad_scaling_arguments():
         schedules.scale_learning_rate(0.1, 0)
     with pytest.raises(ValueError, match="base_learning_rate"):
         schedules.scale_learning_rate(0.0, 128)
+
+
+def test_phased_schedule_restarts_the_cosine_at_the_boundary_and_round_trips():
+    schedule = schedules.phased_warmup_cosine_schedule(0.1, 100, 140, warmup_steps=10)
+    values = {step: float(schedule(step)) for step in (0, 5, 10, 99, 100, 120, 139)}
+    assert values[0] == pytest.approx(0.0) and values[5] == pytest.approx(0.05)
+    assert values[10] == pytest.approx(0.1)
+    assert values[99] < 1e-3  # the first phase ends annealed
+    assert values[100] == pytest.approx(0.1)  # the second starts again at the peak
+    assert values[120] == pytest.approx(0.05, rel=1e-3)
+    optimizer = keras.optimizers.SGD(learning_rate=schedule)
+    restored = keras.optimizers.SGD.from_config(optimizer.get_config())
+    for step in (5, 99, 100, 120):
+        assert float(restored._learning_rate(step)) == pytest.approx(values[step])
+    with pytest.raises(ValueError, match="first_steps"):
+        schedules.phased_warmup_cosine_schedule(0.1, 140, 140)

@@ -167,6 +167,24 @@ class DivideMix(keras.Model):
         # The second network gets its own optimizer state (momentum, step count): a fresh copy
         # of the first one's configuration, so compile keeps Keras' standard signature.
         self.second_optimizer = self.optimizer.__class__.from_config(self.optimizer.get_config())
+        self._mirror_weight_decay_exclusions()
+
+    def _mirror_weight_decay_exclusions(self):
+        # A config copy loses `exclude_from_weight_decay` (it holds variables, not config):
+        # exclude network_2's counterpart of every network_1 variable the first optimizer
+        # does not decay (the networks share an architecture, so positions correspond).
+        if not getattr(self.optimizer, "weight_decay", None):
+            return
+        first, second = self.network_1.trainable_weights, self.network_2.trainable_weights
+        if len(first) != len(second):
+            return
+        excluded = [
+            mirror
+            for variable, mirror in zip(first, second)
+            if not self.optimizer._use_weight_decay(variable)
+        ]
+        if excluded:
+            self.second_optimizer.exclude_from_weight_decay(var_list=excluded)
 
     def compile_from_config(self, config):
         # Keras skips overridden `compile` methods when loading a `.keras` file; ours keeps the

@@ -280,3 +280,21 @@ def test_mirrored_strategy_warmup_matches_one_device():
     assert result.returncode == 0, result.stderr[-3000:]
     values = json.loads(result.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(values["two"], values["one"], rtol=1e-4, atol=1e-6)
+
+
+def test_second_optimizer_keeps_the_decoupled_decay_exclusions():
+    from kerasssl import optimizers as kerasssl_optimizers
+    from kerasssl.models import get_model
+
+    networks = [get_model("resnet_tiny", num_classes=3, input_shape=(8, 8, 3)) for _ in range(2)]
+    optimizer = kerasssl_optimizers.build_optimizer(
+        "sgd", 0.1, networks[0], weight_decay=1e-3, weight_decay_mode="decoupled"
+    )
+    algorithm = DivideMix(*networks, num_classes=3)
+    algorithm.compile(optimizer=optimizer)
+    decays = [
+        [opt._use_weight_decay(v) for v in net.trainable_weights]
+        for opt, net in ((algorithm.optimizer, networks[0]), (algorithm.second_optimizer, networks[1]))
+    ]
+    assert decays[0] == decays[1]
+    assert any(decays[0]) and not all(decays[0])  # kernels decay, biases and BN do not

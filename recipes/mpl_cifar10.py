@@ -14,6 +14,10 @@ Measured test accuracy (validation accuracy), seed 0, cifar10-subset, 2026-11-26
   student 0.3805 (0.365); weak-view labels were chosen on the validation split.
 At this budget the student stays below supervised: its only training signal before
 fine-tuning is the teacher's hard pseudo-labels, 41-45% right on weak views (26-32% on strong).
+Longer fine-tuning does not close the gap (validation, same MPL phase): 100 steps at lr/10
+(this recipe) 0.422, 400 steps at lr/10 0.415, 400 steps at the full rate 0.428, against
+supervised 0.443: the MPL phase sets the student's ceiling. The paper's order needs a teacher
+whose labels are mostly right, i.e. far more steps than 1,000 (the paper: 300k on CIFAR-10).
 Variants (the comparison at one budget):
     `:uda`, `:reduced_uda`  teacher alone with UDA (mpl_weight 0; read teacher_test_accuracy)
     `:supervised`, `:reduced_supervised`  labeled data only, same model, same steps

@@ -73,10 +73,8 @@ class PhasedSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if boundary < 1:
             raise ValueError(f"boundary must be >= 1, got {boundary}.")
         self.boundary = int(boundary)
-        self.first = keras.optimizers.schedules.deserialize(first) if isinstance(first, dict) else first
-        self.second = (
-            keras.optimizers.schedules.deserialize(second) if isinstance(second, dict) else second
-        )
+        self.first = _as_schedule(first)
+        self.second = _as_schedule(second)
 
     def __call__(self, step):
         step = keras.ops.cast(step, "float32")
@@ -93,6 +91,13 @@ class PhasedSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "first": keras.optimizers.schedules.serialize(self.first),
             "second": keras.optimizers.schedules.serialize(self.second),
         }
+
+
+def _as_schedule(schedule):
+    # `from_config` hands the phases back as their serialized dicts.
+    if isinstance(schedule, dict):
+        return keras.optimizers.schedules.deserialize(schedule)
+    return schedule
 
 
 def phased_warmup_cosine_schedule(

@@ -180,7 +180,7 @@ class DivideMix(keras.Model):
             return
         excluded = [
             mirror
-            for variable, mirror in zip(first, second)
+            for variable, mirror in zip(first, second, strict=True)
             if not self.optimizer._use_weight_decay(variable)
         ]
         if excluded:

@@ -294,7 +294,10 @@ def test_second_optimizer_keeps_the_decoupled_decay_exclusions():
     algorithm.compile(optimizer=optimizer)
     decays = [
         [opt._use_weight_decay(v) for v in net.trainable_weights]
-        for opt, net in ((algorithm.optimizer, networks[0]), (algorithm.second_optimizer, networks[1]))
+        for opt, net in (
+            (algorithm.optimizer, networks[0]),
+            (algorithm.second_optimizer, networks[1]),
+        )
     ]
     assert decays[0] == decays[1]
     assert any(decays[0]) and not all(decays[0])  # kernels decay, biases and BN do not

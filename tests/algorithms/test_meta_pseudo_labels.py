@@ -388,5 +388,8 @@ def test_restoring_weights_restores_the_student_optimizer_and_the_baseline(tmp_p
     assert int(restored.student_optimizer.iterations) == 3
     assert int(restored.optimizer.iterations) == 3
     np.testing.assert_allclose(float(restored.h_baseline), float(trained.h_baseline))
-    for before, after in zip(trained.student_optimizer.variables, restored.student_optimizer.variables):
+    pairs = zip(
+        trained.student_optimizer.variables, restored.student_optimizer.variables, strict=True
+    )
+    for before, after in pairs:
         np.testing.assert_allclose(np.asarray(before), np.asarray(after))

@@ -6,7 +6,9 @@ from kerasssl.data.image_data import ImageData
 
 def _indexed_data(count=40, num_classes=4):
     # Image i is filled with the value i, so a batch tells which images it holds.
-    images = np.broadcast_to(np.arange(count, dtype=np.uint8)[:, None, None, None], (count, 4, 4, 1))
+    images = np.broadcast_to(
+        np.arange(count, dtype=np.uint8)[:, None, None, None], (count, 4, 4, 1)
+    )
     labels = np.arange(count) % num_classes
     return ImageData(images.copy(), labels, tuple("abcd"[:num_classes]))
 

@@ -88,6 +88,8 @@ def get_config(arg=None):
     config.dividemix.alpha = 4.0
     config.dividemix.lambda_u = lambda_u
     config.dividemix.rampup_epochs = 4  # reference: 16 of 300
+    # 0: a DivideMix epoch has as many steps as a warm-up epoch (a pass over all the data).
+    config.dividemix.steps_per_epoch = 0
     config.dividemix.prior_weight = 1.0
     config.dividemix.confidence_penalty = noise_type == "asymmetric"
     if preset == "smoke":

@@ -33,9 +33,24 @@ def check_settings(settings, epochs):
         )
     if settings.lambda_u < 0:
         raise ValueError(f"config.dividemix.lambda_u must be >= 0; got {settings.lambda_u}.")
+    steps = settings.get("steps_per_epoch", 0)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(
+            "config.dividemix.steps_per_epoch must be an int >= 0 (0: as many steps as a "
+            f"warm-up epoch); got {steps!r}."
+        )
 
 
-def build_algorithm(config, data, total_steps, steps_in_epoch):
+def divide_mix_steps(settings, warmup_steps):
+    """Steps of each DivideMix epoch: `config.dividemix.steps_per_epoch`, or a warm-up epoch's.
+
+    The reference's DivideMix epoch is one pass over its labeled (clean) set, so it shrinks
+    with the noise rate; a fixed count set per preset keeps the schedule's length known.
+    """
+    return settings.get("steps_per_epoch", 0) or warmup_steps
+
+
+def build_algorithm(config, data, steps_in_epoch):
     settings = config.dividemix
     networks = [shared.build_model(config, data.num_classes, data.input_shape) for _ in range(2)]
     algorithm = DivideMix(
@@ -51,10 +66,13 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
         l2_weight_decay=shared.coupled_l2(config.train),
         seed=config.seed,
     )
+    warmup_steps = settings.warmup_epochs * steps_in_epoch
+    total_steps = warmup_steps + (config.train.epochs - settings.warmup_epochs) * (
+        divide_mix_steps(settings, steps_in_epoch)
+    )
     # Optionally one cosine per phase: the warm-up ends annealed and the DivideMix epochs get
     # a full cosine of their own instead of the tail of a shared one.
-    per_phase = settings.get("schedule_per_phase", False)
-    restart_step = settings.warmup_epochs * steps_in_epoch if per_phase else 0
+    restart_step = warmup_steps if settings.get("schedule_per_phase", False) else 0
     algorithm.compile(
         optimizer=shared.build_optimizer(
             config.train, networks[0], total_steps, steps_in_epoch, restart_step
@@ -141,7 +159,7 @@ def run(context):
     train = data.labeled
     batch_size = config.train.batch_size
     steps_in_epoch = shared.steps_per_epoch(config.train, len(train))
-    algorithm = build_algorithm(config, data, steps_in_epoch * epochs, steps_in_epoch)
+    algorithm = build_algorithm(config, data, steps_in_epoch)
     state_path = workdir / STATE_FILE
     start_epoch, history = load_state(algorithm, state_path)
     is_noisy = data.label_noise.is_noisy if data.label_noise is not None else None
@@ -152,6 +170,7 @@ def run(context):
         epoch_start = time.perf_counter()
         algorithm.current_epoch.assign(float(epoch))
         record = {"epoch": epoch + 1}
+        steps = steps_in_epoch
         if epoch < settings.warmup_epochs:
             record["phase"] = "warmup"
             dataset = divide_mix_pipeline.warmup_dataset(
@@ -181,12 +200,13 @@ def run(context):
                 augment=config.data.augment,
             )
             record.update(sizes)
+            steps = divide_mix_steps(settings, steps_in_epoch)
             record["lambda_u"] = float(algorithm.unlabeled_weight())
         fit = algorithm.fit(
             dataset,
             initial_epoch=epoch,
             epochs=epoch + 1,
-            steps_per_epoch=steps_in_epoch,
+            steps_per_epoch=steps,
             callbacks=callbacks,
             verbose=config.train.verbose,
             shuffle=False,  # the pipeline shuffles, seeded
@@ -214,6 +234,7 @@ def run(context):
         "epochs": epochs,
         "warmup_epochs": settings.warmup_epochs,
         "steps_per_epoch": steps_in_epoch,
+        "divide_mix_steps_per_epoch": divide_mix_steps(settings, steps_in_epoch),
         "train_seconds_this_run": round(seconds, 2),
         "epochs_run_this_time": epochs - start_epoch,
         "per_epoch": history,

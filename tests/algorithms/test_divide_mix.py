@@ -223,6 +223,41 @@ def test_resume_after_a_kill_between_epochs(tmp_path):
     assert uninterrupted["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
 
 
+def test_divide_mix_epochs_run_their_own_step_count(tmp_path):
+    from kerasssl import train
+
+    config = _experiment_config()
+    config.dividemix.steps_per_epoch = 3  # warm-up epochs keep config.train.steps_per_epoch=1
+
+    class CountSteps(keras.callbacks.Callback):
+        steps = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.steps.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps[-1] += 1
+
+    metrics = train.train_and_evaluate(config, tmp_path / "run", callbacks=[CountSteps()])
+    assert CountSteps.steps == [1, 3, 3]
+    assert metrics["divide_mix_steps_per_epoch"] == 3
+    restored = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert int(restored.optimizer.iterations) == 7 == int(restored.second_optimizer.iterations)
+
+
+def test_bad_divide_mix_step_count_is_rejected(tmp_path):
+    from kerasssl import train
+    from kerasssl.experiments.divide_mix import check_settings
+
+    config = _experiment_config()
+    config.dividemix.steps_per_epoch = -1
+    with pytest.raises(ValueError, match="config.dividemix.steps_per_epoch"):
+        train.train_and_evaluate(config, tmp_path / "run")
+    settings = ml_collections.ConfigDict({**config.dividemix.to_dict(), "steps_per_epoch": 2.5})
+    with pytest.raises(ValueError, match="config.dividemix.steps_per_epoch"):
+        check_settings(settings, epochs=3)
+
+
 def test_model_file_reloads_with_the_averaged_output(tmp_path):
     algorithm = _algorithm()
     algorithm.build_optimizers()

@@ -30,6 +30,8 @@ def base_config():
     config.data.noise.rate = 0.0
     config.data.noise.type = "symmetric"  # symmetric | asymmetric | pair_flip
     config.data.noise.rate_convention = "flip"  # flip | resample (DivideMix's convention)
+    # Asymmetric noise only: "source:target,..." by class name or id ("" = CIFAR-10's map).
+    config.data.noise.mapping = ""
 
     config.model = ml_collections.ConfigDict()
     config.model.name = "resnet_tiny"

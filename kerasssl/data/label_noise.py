@@ -187,7 +187,8 @@ def _asymmetric_targets(num_classes, mapping, class_names) -> np.ndarray:
         if class_names is None or tuple(class_names) != CIFAR10_CLASS_NAMES:
             raise ValueError(
                 "noise_type='asymmetric' needs a class map: pass `mapping={source: target}` "
-                "(class ids or names), or `class_names` equal to the CIFAR-10 names "
+                "(class ids or names; in a recipe, config.data.noise.mapping='cat:dog,dog:cat'), "
+                "or `class_names` equal to the CIFAR-10 names "
                 f"{CIFAR10_CLASS_NAMES} to use CIFAR10_ASYMMETRIC_MAP; got class_names="
                 f"{None if class_names is None else tuple(class_names)}."
             )
@@ -201,6 +202,43 @@ def _asymmetric_targets(num_classes, mapping, class_names) -> np.ndarray:
             raise ValueError(f"`mapping` sends class {source!r} to itself; drop that entry.")
         targets[source_id] = target_id
     return targets
+
+
+def parse_mapping(text):
+    """'source:target,...' (class names or ids) -> {source: target}, or None for ''.
+
+    The recipe form of `mapping` (`config.data.noise.mapping`): a token that is a class name is
+    used as one; any other token made of digits is a class id.
+    """
+    if not text or not text.strip():
+        return None
+    mapping = {}
+    for entry in text.split(","):
+        parts = [part.strip() for part in entry.split(":")]
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(
+                f"config.data.noise.mapping must look like 'cat:dog,dog:cat' or '2:7,3:8' "
+                f"(source:target pairs separated by commas); got entry {entry!r} in {text!r}."
+            )
+        source, target = parts
+        if source in mapping:
+            raise ValueError(f"config.data.noise.mapping maps {source!r} twice in {text!r}.")
+        mapping[source] = target
+    return mapping
+
+
+def resolve_mapping(mapping, class_names):
+    """Tokens of `parse_mapping` -> class names where they name one, else int ids."""
+    if mapping is None:
+        return None
+    names = set(class_names or ())
+
+    def resolve(token):
+        if token in names or not token.isdigit():
+            return token
+        return int(token)
+
+    return {resolve(source): resolve(target) for source, target in mapping.items()}
 
 
 def _class_id(value, num_classes, names) -> int:

@@ -123,3 +123,36 @@ def test_bad_arguments(labels):
         inject_label_noise(labels, 5, 0.2)
     with pytest.raises(ValueError, match="mapping"):
         inject_label_noise(labels, NUM_CLASSES, 0.2, "symmetric", mapping={1: 2})
+
+
+def test_recipe_mapping_string_reaches_the_noise():
+    from kerasssl import recipe_defaults
+    from kerasssl.data.prepare import prepare_data
+
+    config = recipe_defaults.base_config()
+    config.data.source = "digits"
+    config.data.noise.rate = 0.4
+    config.data.noise.type = "asymmetric"
+    config.data.noise.mapping = "2:7, 3:8,7:1"
+    noise = prepare_data(config.data, seed=0).label_noise
+    moved = {(int(t), int(n)) for t, n in zip(noise.true_labels, noise.noisy_labels, strict=True)}
+    assert {pair for pair in moved if pair[0] != pair[1]} == {(2, 7), (3, 8), (7, 1)}
+    for source in (2, 3, 7):
+        assert np.mean(noise.is_noisy[noise.true_labels == source]) == pytest.approx(0.4, abs=0.02)
+    assert not noise.is_noisy[~np.isin(noise.true_labels, (2, 3, 7))].any()
+
+
+def test_mapping_tokens_are_names_first_then_ids():
+    from kerasssl.data.label_noise import parse_mapping, resolve_mapping
+
+    assert parse_mapping("") is None and parse_mapping("  ") is None
+    assert resolve_mapping(parse_mapping("cat:dog, dog:cat"), CIFAR10_CLASS_NAMES) == {
+        "cat": "dog",
+        "dog": "cat",
+    }
+    assert resolve_mapping(parse_mapping("3:5"), CIFAR10_CLASS_NAMES) == {3: 5}
+    # Digits are named "0".."9": a name wins, and it is the same class as the id.
+    assert resolve_mapping(parse_mapping("3:5"), [str(i) for i in range(10)]) == {"3": "5"}
+    for bad in ("cat", "cat:dog:bird", "cat:", "cat:dog,cat:bird"):
+        with pytest.raises(ValueError, match="config.data.noise.mapping"):
+            parse_mapping(bad)

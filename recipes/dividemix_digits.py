@@ -1,0 +1,76 @@
+"""DivideMix on scikit-learn's digits with synthetic label noise: the built-in data set.
+
+Command:
+    kerasssl train --config=recipes/dividemix_digits.py:sym50 --workdir=runs/dividemix_digits
+Runtime on 2 CPU cores: DivideMix 7-9 minutes (404 s sym50, 552 s pair40, each sharing the
+cores with one or two other jobs: 10 warm-up epochs of 1-3 s, then 50 DivideMix epochs of
+4-12 s); the `ce_*` baselines about 90 s.
+Measured test accuracy (validation accuracy), seed 0, 2026-11-26, 1,293 noisy training labels,
+360 test digits, same 60 epochs:
+- sym50: `ce_sym50` 0.833 (0.792); DivideMix 0.978 (0.979).
+- pair40: `ce_pair40` 0.681 (0.674); DivideMix 0.972 (0.986).
+This is the regime of the DivideMix paper: cross-entropy fits the clean labels first (validation
+peaks at 0.94, epoch 18, at sym50 and 0.93, epoch 26, at pair40), then memorises the noise (0.79
+and 0.67 at the end), while the warm-up networks are accurate (validation 0.92 at sym50, 0.82 at
+pair40 after 10 epochs); the GMM split's AUC is 0.99-1.00 at sym50 (0.77, 0.89 and 0.98 in the
+first three DivideMix epochs at pair40, then 0.99-1.00), the co-divided labeled set is 99.5% clean
+at sym50, and co-guesses on its unlabeled set are 95% right where the given labels are 2% right
+(per-epoch records in metrics.json; the last two figures are from the final networks).
+"""
+
+import ml_collections
+
+from kerasssl import recipe_defaults
+
+# (noise rate, noise type, lambda_u), lambda_u as the DivideMix paper sets it per noise type.
+PRESETS = {
+    "sym50": (0.5, "symmetric", 25.0),
+    "pair40": (0.4, "pair_flip", 0.0),
+}
+
+
+def get_config(arg=None):
+    arg = arg or "sym50"
+    baseline = arg.startswith("ce_")
+    preset = arg[3:] if baseline else arg
+    if preset != "smoke" and preset not in PRESETS:
+        raise ValueError(
+            f"dividemix_digits takes one of {sorted(PRESETS)}, ce_<preset> or 'smoke'; got {arg!r}."
+        )
+    rate, noise_type, lambda_u = PRESETS.get(preset, PRESETS["sym50"])
+    config = recipe_defaults.base_config()
+    config.algorithm = "supervised" if baseline else "divide_mix"
+    config.data.source = "digits"
+    config.data.validation_size = 0.1  # clean labels: choices are made on it
+    config.data.augment = "weak_no_flip"  # flips turn digits into other glyphs
+    config.data.noise.rate = rate
+    config.data.noise.type = noise_type
+    config.data.noise.rate_convention = "flip"
+    config.model.name = "resnet_cifar_small"
+    config.train.batch_size = 64
+    config.train.epochs = 60
+    config.train.optimizer = "sgd"
+    config.train.base_learning_rate = 0.4  # 0.1 at batch 64 after linear scaling
+    config.train.nesterov = True
+    config.train.warmup_epochs = 1
+    config.train.weight_decay = 5e-4  # coupled L2, as the reference's SGD(weight_decay=5e-4)
+
+    config.dividemix = ml_collections.ConfigDict()
+    config.dividemix.warmup_epochs = 10  # as the reference on CIFAR-10
+    config.dividemix.schedule_per_phase = False
+    config.dividemix.threshold = 0.5
+    config.dividemix.temperature = 0.5
+    config.dividemix.alpha = 4.0
+    config.dividemix.lambda_u = lambda_u
+    config.dividemix.rampup_epochs = 16  # as the reference
+    config.dividemix.prior_weight = 1.0
+    config.dividemix.confidence_penalty = noise_type != "symmetric"
+    config.dividemix.steps_per_epoch = 0  # a pass over all the data, as a warm-up epoch
+    if preset == "smoke":
+        recipe_defaults.smoke(config)
+        config.train.epochs = 3
+        config.train.steps_per_epoch = 1
+        config.train.batch_size = 8
+        config.dividemix.warmup_epochs = 1
+        config.dividemix.rampup_epochs = 1
+    return config

@@ -73,9 +73,7 @@ def prepare_data(data_config, seed):
             rate_convention=noise.rate_convention,
             seed=seed,
             class_names=labeled.class_names,
-            mapping=resolve_mapping(
-                parse_mapping(noise.get("mapping", "")), labeled.class_names
-            ),
+            mapping=resolve_mapping(parse_mapping(noise.get("mapping", "")), labeled.class_names),
         )
         labeled = dataclasses.replace(labeled, labels=label_noise.noisy_labels)
     return PreparedData(labeled, unlabeled, validation, test, label_noise)

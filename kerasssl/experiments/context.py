@@ -133,3 +133,22 @@ def fit_callbacks(folder, extra=()):
         keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),
         *extra,
     ]
+
+
+def fit_phase(
+    algorithm, dataset, train_config, steps_in_epoch, folder, callbacks=(), validation=None
+):
+    """Fits one resumable phase into `folder`: its epochs, `fit_callbacks`, the seeded pipeline.
+
+    Returns fit's `History`. `dataset` must start at the step `completed_epochs(folder)` gives,
+    so a resumed phase sees the batches an unbroken one would have seen.
+    """
+    return algorithm.fit(
+        dataset,
+        epochs=train_config.epochs,
+        steps_per_epoch=steps_in_epoch,
+        validation_data=validation,
+        callbacks=fit_callbacks(folder, callbacks),
+        verbose=train_config.verbose,
+        shuffle=False,  # the pipeline shuffles, seeded
+    )

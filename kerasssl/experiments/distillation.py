@@ -49,13 +49,13 @@ def run(context):
             augment=config.data.augment,
             start_step=shared.completed_epochs(student_folder) * steps_in_epoch,
         )
-        distiller.fit(
+        shared.fit_phase(
+            distiller,
             train_dataset,
-            epochs=config.train.epochs,
-            steps_per_epoch=steps_in_epoch,
-            callbacks=shared.fit_callbacks(student_folder, context.callbacks),
-            verbose=config.train.verbose,
-            shuffle=False,  # the pipeline shuffles, seeded
+            config.train,
+            steps_in_epoch,
+            student_folder,
+            context.callbacks,
         )
         student_metrics = phases.evaluate(student, data, config)
         phases.finish_phase(student_folder, student, student_metrics)

@@ -106,14 +106,8 @@ def train_mpl(config, data, folder, callbacks=()):
         start_step=shared.completed_epochs(folder) * steps_in_epoch,
     )
     validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
-    algorithm.fit(
-        train_dataset,
-        epochs=config.train.epochs,
-        steps_per_epoch=steps_in_epoch,
-        validation_data=validation,
-        callbacks=shared.fit_callbacks(folder, callbacks),
-        verbose=config.train.verbose,
-        shuffle=False,  # the pipeline shuffles, seeded
+    shared.fit_phase(
+        algorithm, train_dataset, config.train, steps_in_epoch, folder, callbacks, validation
     )
     return algorithm.teacher, algorithm.student
 

@@ -101,14 +101,8 @@ def train_student(config, data, selection, folder, round_index=1, callbacks=()):
         start_step=shared.completed_epochs(folder) * steps_in_epoch,
     )
     validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
-    algorithm.fit(
-        dataset,
-        epochs=train_config.epochs,
-        steps_per_epoch=steps_in_epoch,
-        validation_data=validation,
-        callbacks=shared.fit_callbacks(folder, callbacks),
-        verbose=train_config.verbose,
-        shuffle=False,
+    shared.fit_phase(
+        algorithm, dataset, train_config, steps_in_epoch, folder, callbacks, validation
     )
     return model
 

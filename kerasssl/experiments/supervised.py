@@ -49,14 +49,8 @@ def train_supervised(config, data, labeled, folder, callbacks=(), model=None):
         )
     validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
     start = time.perf_counter()
-    history = algorithm.fit(
-        train_dataset,
-        epochs=config.train.epochs,
-        steps_per_epoch=steps_in_epoch,
-        validation_data=validation,
-        callbacks=shared.fit_callbacks(folder, callbacks),
-        verbose=config.train.verbose,
-        shuffle=False,  # the pipeline shuffles, seeded
+    history = shared.fit_phase(
+        algorithm, train_dataset, config.train, steps_in_epoch, folder, callbacks, validation
     )
     return model, algorithm, time.perf_counter() - start, len(history.epoch)
 

@@ -19,9 +19,7 @@ at sym50, and co-guesses on its unlabeled set are 95% right where the given labe
 (per-epoch records in metrics.json; the last two figures are from the final networks).
 """
 
-import ml_collections
-
-from kerasssl import recipe_defaults
+from kerasssl.experiments import divide_mix_config
 
 # (noise rate, noise type, lambda_u), lambda_u as the DivideMix paper sets it per noise type.
 PRESETS = {
@@ -31,22 +29,12 @@ PRESETS = {
 
 
 def get_config(arg=None):
-    arg = arg or "sym50"
-    baseline = arg.startswith("ce_")
-    preset = arg[3:] if baseline else arg
-    if preset != "smoke" and preset not in PRESETS:
-        raise ValueError(
-            f"dividemix_digits takes one of {sorted(PRESETS)}, ce_<preset> or 'smoke'; got {arg!r}."
-        )
-    rate, noise_type, lambda_u = PRESETS.get(preset, PRESETS["sym50"])
-    config = recipe_defaults.base_config()
-    config.algorithm = "supervised" if baseline else "divide_mix"
+    config, preset, noise_type, lambda_u = divide_mix_config.noisy_label_config(
+        "dividemix_digits", arg, PRESETS
+    )
     config.data.source = "digits"
     config.data.validation_size = 0.1  # clean labels: choices are made on it
     config.data.augment = "weak_no_flip"  # flips turn digits into other glyphs
-    config.data.noise.rate = rate
-    config.data.noise.type = noise_type
-    config.data.noise.rate_convention = "flip"
     config.model.name = "resnet_cifar_small"
     config.train.batch_size = 64
     config.train.epochs = 60
@@ -55,23 +43,10 @@ def get_config(arg=None):
     config.train.nesterov = True
     config.train.warmup_epochs = 1
     config.train.weight_decay = 5e-4  # coupled L2, as the reference's SGD(weight_decay=5e-4)
-
-    config.dividemix = ml_collections.ConfigDict()
-    config.dividemix.warmup_epochs = 10  # as the reference on CIFAR-10
-    config.dividemix.schedule_per_phase = False
-    config.dividemix.threshold = 0.5
-    config.dividemix.temperature = 0.5
-    config.dividemix.alpha = 4.0
-    config.dividemix.lambda_u = lambda_u
-    config.dividemix.rampup_epochs = 16  # as the reference
-    config.dividemix.prior_weight = 1.0
-    config.dividemix.confidence_penalty = noise_type != "symmetric"
-    config.dividemix.steps_per_epoch = 0  # a pass over all the data, as a warm-up epoch
+    # The reference's 10 warm-up epochs and 16-epoch ramp of lambda_u (CIFAR-10).
+    config.dividemix = divide_mix_config.divide_mix_section(
+        lambda_u, warmup_epochs=10, rampup_epochs=16, confidence_penalty=noise_type != "symmetric"
+    )
     if preset == "smoke":
-        recipe_defaults.smoke(config)
-        config.train.epochs = 3
-        config.train.steps_per_epoch = 1
-        config.train.batch_size = 8
-        config.dividemix.warmup_epochs = 1
-        config.dividemix.rampup_epochs = 1
+        divide_mix_config.smoke(config)
     return config

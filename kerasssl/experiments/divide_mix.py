@@ -45,12 +45,12 @@ def divide_mix_steps(settings, warmup_steps):
     """Steps of each DivideMix epoch: `config.dividemix.steps_per_epoch`, or a warm-up epoch's.
 
     The reference's DivideMix epoch is one pass over its labeled (clean) set, so it shrinks
-    with the noise rate; a fixed count set per preset keeps the schedule's length known.
+    with the noise rate; a fixed count keeps the schedule's length known from the start.
     """
     return settings.get("steps_per_epoch", 0) or warmup_steps
 
 
-def build_algorithm(config, data, steps_in_epoch):
+def build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch):
     settings = config.dividemix
     networks = [shared.build_model(config, data.num_classes, data.input_shape) for _ in range(2)]
     algorithm = DivideMix(
@@ -67,8 +67,8 @@ def build_algorithm(config, data, steps_in_epoch):
         seed=config.seed,
     )
     warmup_steps = settings.warmup_epochs * steps_in_epoch
-    total_steps = warmup_steps + (config.train.epochs - settings.warmup_epochs) * (
-        divide_mix_steps(settings, steps_in_epoch)
+    total_steps = (
+        warmup_steps + (config.train.epochs - settings.warmup_epochs) * divide_mix_steps_in_epoch
     )
     # Optionally one cosine per phase: the warm-up ends annealed and the DivideMix epochs get
     # a full cosine of their own instead of the tail of a shared one.
@@ -159,7 +159,8 @@ def run(context):
     train = data.labeled
     batch_size = config.train.batch_size
     steps_in_epoch = shared.steps_per_epoch(config.train, len(train))
-    algorithm = build_algorithm(config, data, steps_in_epoch)
+    divide_mix_steps_in_epoch = divide_mix_steps(settings, steps_in_epoch)
+    algorithm = build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch)
     state_path = workdir / STATE_FILE
     start_epoch, history = load_state(algorithm, state_path)
     is_noisy = data.label_noise.is_noisy if data.label_noise is not None else None
@@ -200,7 +201,7 @@ def run(context):
                 augment=config.data.augment,
             )
             record.update(sizes)
-            steps = divide_mix_steps(settings, steps_in_epoch)
+            steps = divide_mix_steps_in_epoch
             record["lambda_u"] = float(algorithm.unlabeled_weight())
         fit = algorithm.fit(
             dataset,
@@ -234,7 +235,7 @@ def run(context):
         "epochs": epochs,
         "warmup_epochs": settings.warmup_epochs,
         "steps_per_epoch": steps_in_epoch,
-        "divide_mix_steps_per_epoch": divide_mix_steps(settings, steps_in_epoch),
+        "divide_mix_steps_per_epoch": divide_mix_steps_in_epoch,
         "train_seconds_this_run": round(seconds, 2),
         "epochs_run_this_time": epochs - start_epoch,
         "per_epoch": history,

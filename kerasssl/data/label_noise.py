@@ -204,32 +204,13 @@ def _asymmetric_targets(num_classes, mapping, class_names) -> np.ndarray:
     return targets
 
 
-def parse_mapping(text):
-    """'source:target,...' (class names or ids) -> {source: target}, or None for ''.
+def parse_mapping(text, class_names=None):
+    """'source:target,...' -> {source: target} for `inject_label_noise`, or None for ''.
 
-    The recipe form of `mapping` (`config.data.noise.mapping`): a token that is a class name is
-    used as one; any other token made of digits is a class id.
+    The recipe form of `mapping` (`config.data.noise.mapping`): a token that is one of
+    `class_names` stays a name; any other token made of digits becomes a class id.
     """
     if not text or not text.strip():
-        return None
-    mapping = {}
-    for entry in text.split(","):
-        parts = [part.strip() for part in entry.split(":")]
-        if len(parts) != 2 or not all(parts):
-            raise ValueError(
-                f"config.data.noise.mapping must look like 'cat:dog,dog:cat' or '2:7,3:8' "
-                f"(source:target pairs separated by commas); got entry {entry!r} in {text!r}."
-            )
-        source, target = parts
-        if source in mapping:
-            raise ValueError(f"config.data.noise.mapping maps {source!r} twice in {text!r}.")
-        mapping[source] = target
-    return mapping
-
-
-def resolve_mapping(mapping, class_names):
-    """Tokens of `parse_mapping` -> class names where they name one, else int ids."""
-    if mapping is None:
         return None
     names = set(class_names or ())
 
@@ -238,7 +219,19 @@ def resolve_mapping(mapping, class_names):
             return token
         return int(token)
 
-    return {resolve(source): resolve(target) for source, target in mapping.items()}
+    mapping = {}
+    for entry in text.split(","):
+        parts = [part.strip() for part in entry.split(":")]
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(
+                f"config.data.noise.mapping must look like 'cat:dog,dog:cat' or '2:7,3:8' "
+                f"(source:target pairs separated by commas); got entry {entry!r} in {text!r}."
+            )
+        source, target = (resolve(part) for part in parts)
+        if source in mapping:
+            raise ValueError(f"config.data.noise.mapping maps {parts[0]!r} twice in {text!r}.")
+        mapping[source] = target
+    return mapping
 
 
 def _class_id(value, num_classes, names) -> int:

@@ -5,12 +5,7 @@ import dataclasses
 import numpy as np
 
 from kerasssl.data.image_data import ImageData
-from kerasssl.data.label_noise import (
-    LabelNoise,
-    inject_label_noise,
-    parse_mapping,
-    resolve_mapping,
-)
+from kerasssl.data.label_noise import LabelNoise, inject_label_noise, parse_mapping
 from kerasssl.data.sources import load_dataset
 from kerasssl.data.splits import labeled_unlabeled_split, validation_split
 
@@ -73,7 +68,7 @@ def prepare_data(data_config, seed):
             rate_convention=noise.rate_convention,
             seed=seed,
             class_names=labeled.class_names,
-            mapping=resolve_mapping(parse_mapping(noise.get("mapping", "")), labeled.class_names),
+            mapping=parse_mapping(noise.get("mapping", ""), labeled.class_names),
         )
         labeled = dataclasses.replace(labeled, labels=label_noise.noisy_labels)
     return PreparedData(labeled, unlabeled, validation, test, label_noise)

@@ -143,16 +143,16 @@ def test_recipe_mapping_string_reaches_the_noise():
 
 
 def test_mapping_tokens_are_names_first_then_ids():
-    from kerasssl.data.label_noise import parse_mapping, resolve_mapping
+    from kerasssl.data.label_noise import parse_mapping
 
     assert parse_mapping("") is None and parse_mapping("  ") is None
-    assert resolve_mapping(parse_mapping("cat:dog, dog:cat"), CIFAR10_CLASS_NAMES) == {
+    assert parse_mapping("cat:dog, dog:cat", CIFAR10_CLASS_NAMES) == {
         "cat": "dog",
         "dog": "cat",
     }
-    assert resolve_mapping(parse_mapping("3:5"), CIFAR10_CLASS_NAMES) == {3: 5}
+    assert parse_mapping("3:5", CIFAR10_CLASS_NAMES) == {3: 5}
     # Digits are named "0".."9": a name wins, and it is the same class as the id.
-    assert resolve_mapping(parse_mapping("3:5"), [str(i) for i in range(10)]) == {"3": "5"}
+    assert parse_mapping("3:5", [str(i) for i in range(10)]) == {"3": "5"}
     for bad in ("cat", "cat:dog:bird", "cat:", "cat:dog,cat:bird"):
         with pytest.raises(ValueError, match="config.data.noise.mapping"):
             parse_mapping(bad)

@@ -182,14 +182,18 @@ def test_noise_rate_outside_zero_one_is_rejected():
         inject_label_noise(np.arange(10) % 2, 2, 1.5)
 
 
-def _experiment_config(workdir_epochs=3):
+def _recipe(name):
     import importlib.util
 
-    path = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "dividemix_cifar10.py"
-    spec = importlib.util.spec_from_file_location("dividemix_cifar10", path)
+    path = pathlib.Path(__file__).resolve().parents[2] / "recipes" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    config = module.get_config("smoke")
+    return module
+
+
+def _experiment_config(workdir_epochs=3):
+    config = _recipe("dividemix_cifar10").get_config("smoke")
     config.data.source = "digits"
     config.data.noise.type = "symmetric"
     config.data.validation_size = 50
@@ -351,14 +355,9 @@ def test_second_optimizer_keeps_the_decoupled_decay_exclusions():
 def test_divide_mix_beats_cross_entropy_where_cross_entropy_memorises(tmp_path):
     # The recipe's own figures (50% symmetric noise on digits, 60 epochs): cross-entropy peaks
     # and then memorises the noise, DivideMix does not. About 8 minutes on 2 CPU cores.
-    import importlib.util
-
     from kerasssl import train
 
-    path = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "dividemix_digits.py"
-    spec = importlib.util.spec_from_file_location("dividemix_digits", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _recipe("dividemix_digits")
     baseline = train.train_and_evaluate(module.get_config("ce_sym50"), tmp_path / "ce")
     divide_mix = train.train_and_evaluate(module.get_config("sym50"), tmp_path / "divide_mix")
     assert divide_mix["test_accuracy"] > baseline["test_accuracy"] + 0.08

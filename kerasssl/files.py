@@ -1,9 +1,13 @@
-"""Atomic file writes: a kill mid-write never leaves a half-written checkpoint or metrics file."""
+"""Run files written atomically (a kill mid-write never leaves a half-written checkpoint or
+metrics file), metrics as strict JSON, and `.keras` files loaded with a clear error when damaged.
+"""
 
 import json
+import math
 import os
 import pathlib
 import tempfile
+import zipfile
 
 
 def atomic_write_text(path, text):
@@ -23,7 +27,26 @@ def atomic_write_text(path, text):
 
 
 def atomic_write_json(path, value):
-    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+    """Writes `value` as JSON; NaN and infinite floats become null.
+
+    JSON has no NaN: Python would write a bare `NaN` that other parsers (jq, JavaScript,
+    pandas' strict mode) reject. null is JSON's "no value", what JavaScript's JSON.stringify
+    writes for NaN. It is the right reading for the metrics that are legitimately undefined
+    (the AUC of a split that holds one kind of sample); a diverged loss never gets this far,
+    training stops with an error first (`kerasssl.experiments.divergence`).
+    """
+    text = json.dumps(_finite_or_null(value), indent=2, sort_keys=True, allow_nan=False)
+    atomic_write_text(path, text + "\n")
+
+
+def _finite_or_null(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(item) for item in value]
+    return value
 
 
 def atomic_save_model(model, path):
@@ -38,3 +61,28 @@ def atomic_save_model(model, path):
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def load_model(path, **kwargs):
+    """`keras.saving.load_model(path, **kwargs)`, with a clear error for a damaged file.
+
+    Keras reports a truncated `.keras` file as "File not found" and a corrupted one as a bare
+    `BadZipFile`; both become a ValueError that says the file is damaged and what to do.
+    """
+    import keras  # here: `kerasssl.files` is also imported where TensorFlow is not needed
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist.")
+    damaged = (
+        f"{path} is damaged: it is not a complete .keras (zip) file (truncated by a full disk "
+        "or an interrupted copy, or changed since it was saved; kerasssl writes it atomically). "
+        "Restore it from a copy, or delete it and rerun the `kerasssl train` command that made "
+        "it: a finished run rebuilds it from its checkpoint without training again."
+    )
+    if not zipfile.is_zipfile(path):
+        raise ValueError(damaged)
+    try:
+        return keras.saving.load_model(path, **kwargs)
+    except (zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{damaged} ({type(error).__name__}: {error})") from None

@@ -20,3 +20,37 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         files.atomic_write_json(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def _reject_constant(name):
+    raise ValueError(f"not JSON: {name}")
+
+
+def test_non_finite_floats_are_written_as_null(tmp_path):
+    path = tmp_path / "metrics.json"
+    files.atomic_write_json(
+        path, {"loss": float("nan"), "per_epoch": [{"auc": float("inf")}, 1.5], "n": (2, -1e999)}
+    )
+    # Python's own json.loads accepts a bare NaN; other parsers do not.
+    value = json.loads(path.read_text(), parse_constant=_reject_constant)
+    assert value == {"loss": None, "per_epoch": [{"auc": None}, 1.5], "n": [2, None]}
+
+
+def test_a_damaged_keras_file_is_named_damaged(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    path = tmp_path / "model.keras"
+    files.atomic_save_model(model, path)
+    assert files.load_model(path).count_params() == model.count_params()
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])  # truncated: Keras says "File not found"
+    with pytest.raises(ValueError, match="model.keras is damaged"):
+        files.load_model(path)
+    corrupted = bytearray(content)
+    corrupted[200:400] = bytes(200)  # a zip with a bad CRC: Keras raises BadZipFile
+    path.write_bytes(bytes(corrupted))
+    with pytest.raises(ValueError, match="model.keras is damaged.*rerun"):
+        files.load_model(path)
+    with pytest.raises(FileNotFoundError):
+        files.load_model(tmp_path / "missing.keras")

@@ -18,7 +18,9 @@ def load_image_folder(root, split: str, image_size=None, channels: int = 3) -> I
 
     The layout is the one `tfds.folder_dataset.ImageFolder` reads:
     `<root>/<split>/<class_name>/<file>.jpg|.jpeg|.png`. Class ids follow the sorted class
-    folder names of all splits together, so train and test agree. Images are decoded in
+    folder names of all splits together, so every split folder of `root` must hold the same
+    class folders (a class in one split only would shift the ids of the others and could never
+    be learned or scored), each with at least one image. Images are decoded in
     parallel with tf.data straight into one array (the 8,000 32x32 JPEGs of
     ../shared/data/cifar10-subset take about 2 s on 2 cores); the example order is tfds'
     fixed per-split shuffle, the same on every call.
@@ -39,6 +41,7 @@ def load_image_folder(root, split: str, image_size=None, channels: int = 3) -> I
         raise ValueError(f"`channels` must be 1 or 3; got {channels!r}.")
     root = os.path.expanduser(os.fspath(root))
     split_dir = _check_layout(root, split)
+    _check_class_folders(root)
     # Imported here: tensorflow_datasets adds ~1 s to `import kerasssl.data`.
     import tensorflow_datasets as tfds
 
@@ -91,6 +94,36 @@ def _check_layout(root: str, split: str) -> str:
             f"The class folders of {split_dir!r} hold no {'/'.join(IMAGE_EXTENSIONS)} files."
         )
     return split_dir
+
+
+def _check_class_folders(root: str) -> None:
+    """Every split folder of `root` holds the same class folders, none of them without images.
+
+    tfds' ImageFolder numbers the classes over all split folders together and accepts a class
+    folder without images; both would train or score classes that cannot be learned.
+    """
+    splits = sorted(_subfolders(root))
+    classes = {split: set(_subfolders(os.path.join(root, split))) for split in splits}
+    every_class = set().union(*classes.values())
+    for split in splits:
+        missing = sorted(every_class - classes[split])
+        if missing:
+            elsewhere = [other for other in splits if set(missing) & classes[other]]
+            raise ValueError(
+                f"Image folder {root!r}: the splits disagree on the classes: split {split!r} "
+                f"lacks the class folders {missing} (found in {elsewhere}). Every split folder "
+                "must hold the same class folders (class ids follow their sorted names over all "
+                "splits): add the missing folders with images, or remove the extra ones."
+            )
+    for split in splits:
+        for name in sorted(classes[split]):
+            folder = os.path.join(root, split, name)
+            if not any(entry.lower().endswith(IMAGE_EXTENSIONS) for entry in os.listdir(folder)):
+                raise ValueError(
+                    f"Class folder {folder!r} holds no {'/'.join(IMAGE_EXTENSIONS)} files: a class "
+                    "without images cannot be learned or scored. Add its images or remove the "
+                    "class folder from every split."
+                )
 
 
 def _subfolders(path: str) -> list[str]:

@@ -5,8 +5,14 @@ import dataclasses
 import numpy as np
 
 from kerasssl.data.image_data import ImageData
-from kerasssl.data.label_noise import LabelNoise, inject_label_noise, parse_mapping
-from kerasssl.data.sources import load_dataset
+from kerasssl.data.label_noise import (
+    NOISE_TYPES,
+    RATE_CONVENTIONS,
+    LabelNoise,
+    inject_label_noise,
+    parse_mapping,
+)
+from kerasssl.data.sources import check_every_class_has_examples, load_dataset
 from kerasssl.data.splits import labeled_unlabeled_split, validation_split
 
 
@@ -41,24 +47,36 @@ class PreparedData:
 
 def prepare_data(data_config, seed):
     """Loads the source, carves validation, hides labels, injects noise; all seeded."""
+    noise = data_config.noise
+    # Checked even at rate 0: a misspelt type must not wait for the day the rate is raised.
+    _check_choice("config.data.noise.type", noise.type, NOISE_TYPES)
+    _check_choice("config.data.noise.rate_convention", noise.rate_convention, RATE_CONVENTIONS)
     splits = load_dataset(data_config)
     train, test = splits["train"], splits["test"]
+    mapping = parse_mapping(noise.get("mapping", ""), train.class_names)
+    if mapping is not None and noise.type != "asymmetric":
+        raise ValueError(
+            "config.data.noise.mapping is only used by config.data.noise.type='asymmetric'; got "
+            f"type {noise.type!r}. Clear the mapping or set the type."
+        )
     validation_size = data_config.validation_size
     if validation_size:
         train_indices, validation_indices = validation_split(train.labels, validation_size, seed)
         validation = train.subset(validation_indices)
         train = train.subset(train_indices)
+        check_every_class_has_examples(
+            train, f"the training split left after carving validation_size={validation_size}"
+        )
     else:
         validation = train.subset(np.arange(0))
     if data_config.labels_per_class:
         labeled_indices, unlabeled_indices = labeled_unlabeled_split(
-            train.labels, data_config.labels_per_class, seed
+            train.labels, data_config.labels_per_class, seed, class_names=train.class_names
         )
         labeled, unlabeled = train.subset(labeled_indices), train.subset(unlabeled_indices)
     else:
         labeled, unlabeled = train, train.subset(np.arange(0))
     label_noise = None
-    noise = data_config.noise
     if noise.rate:
         label_noise = inject_label_noise(
             labeled.labels,
@@ -68,7 +86,12 @@ def prepare_data(data_config, seed):
             rate_convention=noise.rate_convention,
             seed=seed,
             class_names=labeled.class_names,
-            mapping=parse_mapping(noise.get("mapping", ""), labeled.class_names),
+            mapping=mapping,
         )
         labeled = dataclasses.replace(labeled, labels=label_noise.noisy_labels)
     return PreparedData(labeled, unlabeled, validation, test, label_noise)
+
+
+def _check_choice(field, value, choices):
+    if value not in choices:
+        raise ValueError(f"{field} must be one of {list(choices)}; got {value!r}.")

@@ -69,7 +69,24 @@ def load_dataset(data_config) -> dict[str, ImageData]:
             f"The train and test splits have different classes: {data['train'].class_names} vs "
             f"{data['test'].class_names}; both splits must hold the same class set."
         )
+    check_every_class_has_examples(data["train"], f"the {splits['train']!r} split")
     return data
+
+
+def check_every_class_has_examples(data: ImageData, what: str) -> None:
+    """Raises ValueError naming the classes of `data` without a single example.
+
+    A class without training images is still scored (and takes an output unit and a class
+    id), but it can never be predicted right.
+    """
+    counts = data.class_counts()
+    empty = [name for name, count in zip(data.class_names, counts, strict=True) if not count]
+    if empty:
+        raise ValueError(
+            f"Classes {empty} have no images in {what} (of classes {list(data.class_names)}): "
+            "every class needs training images. Add images of those classes, or remove them "
+            "from the data set."
+        )
 
 
 def _resized(data: ImageData, image_size) -> ImageData:

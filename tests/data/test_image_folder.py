@@ -95,3 +95,22 @@ def test_cifar10_subset(cifar10_subset):
     assert 20 < train.images.mean() < 235
     # About 2 s on 2 cores; the bound only catches a per-file Python decode loop.
     assert seconds < 30
+
+
+def test_a_class_in_one_split_only_is_named(tmp_path):
+    # tfds numbers classes over all splits: "fox" under test/ only would shift train's ids.
+    _write_folder(tmp_path, split="train", classes=("cat", "dog"))
+    _write_folder(tmp_path, split="test", classes=("cat", "dog", "fox"))
+    for split in ("train", "test"):
+        with pytest.raises(ValueError, match=r"split 'train' lacks the class folders \['fox'\]"):
+            load_image_folder(tmp_path, split)
+
+
+def test_an_empty_class_folder_is_an_error(tmp_path):
+    # The empty class sorts last, the case a labels_per_class check by max label would miss.
+    _write_folder(tmp_path, split="train", classes=("cat", "dog"))
+    _write_folder(tmp_path, split="test", classes=("cat", "dog", "zebra"))
+    (tmp_path / "train" / "zebra").mkdir()
+    (tmp_path / "train" / "zebra" / "notes.txt").write_text("no images")
+    with pytest.raises(ValueError, match=r"train/zebra' holds no"):
+        load_image_folder(tmp_path, "test")

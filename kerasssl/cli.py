@@ -94,9 +94,9 @@ def parse_flags(argv):
         )
 
 
-def _exit_with(message):
+def _exit_with(message, exit_code=2):
     print(f"kerasssl: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(exit_code)
 
 
 def main(argv):
@@ -110,6 +110,7 @@ def main(argv):
         _exit_with("--workdir is required: the folder where the run is written.")
     # Imported here so `kerasssl --help` and usage errors answer without loading TensorFlow.
     from kerasssl import train
+    from kerasssl.experiments.divergence import TrainingDivergedError
 
     try:
         if command == "train":
@@ -125,10 +126,12 @@ def main(argv):
             metrics = label_split(config, _WORKDIR.value, _TEACHER.value)
         else:
             metrics = train.evaluate_workdir(_WORKDIR.value)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, FileNotFoundError, TrainingDivergedError) as error:
         if os.environ.get("KERASSSL_TRACEBACK"):
             raise
-        _exit_with(f"{error} (set KERASSSL_TRACEBACK=1 for the traceback)")
+        # 1: the run itself failed (diverged); 2: the command line or its input is wrong.
+        exit_code = 1 if isinstance(error, TrainingDivergedError) else 2
+        _exit_with(f"{error} (set KERASSSL_TRACEBACK=1 for the traceback)", exit_code)
     print(train.format_metrics(metrics, _WORKDIR.value))
 
 

@@ -1,13 +1,21 @@
-"""`train_and_evaluate` in-process: resume after an interruption, reproducibility, bf16."""
+"""`train_and_evaluate` in-process: resume after an interruption, reproducibility, bf16,
+divergence."""
 
+import importlib.util
 import json
+import pathlib
+import re
 
+import h5py
 import keras
 import numpy as np
 import pytest
 
 from kerasssl import recipe_defaults, train
 from kerasssl.experiments.context import completed_epochs
+from kerasssl.experiments.divergence import StopOnDivergence, TrainingDivergedError
+
+RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 
 
 class Interrupt(Exception):
@@ -128,3 +136,85 @@ def test_unknown_batch_mixing_is_named(tmp_path):
     config.train.batch_mixing = "mosaic"
     with pytest.raises(ValueError, match="batch_mixing"):
         train.train_and_evaluate(config, tmp_path)
+
+
+class PoisonAfterBatch(keras.callbacks.Callback):
+    """Sets a weight to NaN after the `batch`-th training batch of the run (over all fits).
+
+    Done after the batch's loss was logged, so only the end-of-epoch weight check can catch
+    it, and only if it runs before the epoch is checkpointed.
+    """
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+        self.seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.batch:
+            weight = self.model.trainable_weights[0]
+            weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+
+
+def _smoke_recipe(name):
+    spec = importlib.util.spec_from_file_location(name, RECIPES_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("smoke")
+    config.data.source = "digits"  # the cifar10 recipes too: no data folder needed
+    config.train.verbose = "0"
+    return config
+
+
+def _all_finite_h5(path):
+    arrays = []
+    with h5py.File(path, "r") as stored:
+        stored.visititems(
+            lambda _, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None
+        )
+    return arrays and all(np.all(np.isfinite(array)) for array in arrays)
+
+
+SLOW = pytest.mark.slow
+
+
+# (recipe, batch after which the weights turn NaN, the phase folder, its last good epoch):
+# the smoke recipes run 1 step per epoch, so batch k ends the phase's k-th batch overall.
+@pytest.mark.parametrize(
+    "recipe, batch, phase, good_epochs",
+    [
+        ("supervised_digits", 2, "", 1),
+        ("mpl_cifar10", 2, "mpl", 1),
+        ("dividemix_digits", 2, "", 1),
+        pytest.param("distillation_digits", 4, "student", 1, marks=SLOW),
+        pytest.param("noisy_student_digits", 3, "round_1", 0, marks=SLOW),
+        pytest.param("billion_scale_cifar10", 3, "pretrain", 0, marks=SLOW),
+    ],
+)
+def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
+    recipe, batch, phase, good_epochs, tmp_path
+):
+    folder = tmp_path / phase
+    where = rf"{re.escape(str(folder))} at epoch {good_epochs + 1}"
+    with pytest.raises(TrainingDivergedError, match=where):
+        train.train_and_evaluate(
+            _smoke_recipe(recipe), tmp_path, callbacks=[PoisonAfterBatch(batch)]
+        )
+    assert not (folder / "model.keras").exists() and not (tmp_path / "model.keras").exists()
+    assert not (tmp_path / "metrics.json").exists()
+    if recipe == "dividemix_digits":
+        with np.load(folder / "divide_mix_state.npz") as state:
+            assert json.loads(str(state["state"]))["completed_epochs"] == good_epochs
+            assert all(np.all(np.isfinite(state[key])) for key in state.files if key != "state")
+    elif good_epochs:
+        assert completed_epochs(folder) == good_epochs
+        assert _all_finite_h5(folder / "backup" / "latest.weights.h5")
+
+
+def test_a_non_finite_loss_raises_at_its_batch():
+    callback = StopOnDivergence("runs/x/teacher")
+    callback.on_epoch_begin(2)
+    callback.on_train_batch_end(0, {"loss": 1.5, "accuracy": float("nan")})  # not a loss
+    with pytest.raises(TrainingDivergedError, match=r"runs/x/teacher at epoch 3, batch 5.*loss"):
+        callback.on_train_batch_end(4, {"loss": float("inf")})

@@ -11,6 +11,7 @@ import numpy as np
 from kerasssl import augment, metrics, optimizers, schedules
 from kerasssl.data import pipelines
 from kerasssl.data.prepare import PreparedData
+from kerasssl.experiments.divergence import StopOnDivergence
 from kerasssl.models import registry
 
 
@@ -123,9 +124,11 @@ def completed_epochs(folder):
 
 
 def fit_callbacks(folder, extra=()):
-    """Resumable checkpoints, TensorBoard and a CSV history in `folder`."""
+    """A divergence check, resumable checkpoints, TensorBoard and a CSV history in `folder`."""
     folder = pathlib.Path(folder)
     return [
+        # First: a diverged epoch must raise before it is checkpointed or logged.
+        StopOnDivergence(folder),
         keras.callbacks.BackupAndRestore(
             str(folder / "backup"), save_freq="epoch", delete_checkpoint=False
         ),

@@ -18,6 +18,7 @@ from kerasssl import files, losses
 from kerasssl.algorithms.divide_mix import DivideMix
 from kerasssl.data import divide_mix_pipeline
 from kerasssl.experiments import context as shared
+from kerasssl.experiments.divergence import StopOnDivergence
 from kerasssl.noisy_labels.co_divide import co_divide
 from kerasssl.noisy_labels.gmm_split import check_threshold
 
@@ -130,6 +131,8 @@ def load_state(algorithm, path):
 def _epoch_callbacks(workdir, extra):
     workdir = pathlib.Path(workdir)
     return [
+        # First: a diverged epoch raises before it is logged, and so before its state is saved.
+        StopOnDivergence(workdir),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False),
         *extra,

@@ -28,6 +28,12 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Run folder: checkpoints, TensorBoard logs, config.json, metrics.json."
 )
+_OVERWRITE = flags.DEFINE_bool(
+    "overwrite",
+    False,
+    "train only: delete the previous run in --workdir (a folder with a kerasssl config.json) "
+    "and start afresh; without it a workdir whose config differs is an error.",
+)
 _TEACHER = flags.DEFINE_string(
     "teacher", None, "label only: the teacher's .keras file (default: <workdir>/model.keras)."
 )
@@ -108,6 +114,8 @@ def main(argv):
         )
     if not _WORKDIR.value:
         _exit_with("--workdir is required: the folder where the run is written.")
+    if _OVERWRITE.value and command != "train":
+        _exit_with(f"--overwrite applies to `kerasssl train` only, not to `kerasssl {command}`.")
     # Imported here so `kerasssl --help` and usage errors answer without loading TensorFlow.
     from kerasssl import train
     from kerasssl.experiments.divergence import TrainingDivergedError
@@ -118,7 +126,9 @@ def main(argv):
                 _exit_with(
                     "--config is required for train, e.g. --config=recipes/supervised_digits.py"
                 )
-            metrics = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+            metrics = train.train_and_evaluate(
+                _CONFIG.value, _WORKDIR.value, overwrite=_OVERWRITE.value
+            )
         elif command == "label":
             from kerasssl.pseudo_labels.label_split import label_split
 

@@ -1,7 +1,8 @@
 """Runs a recipe end to end: data, the algorithm's experiment, evaluation, files in the workdir.
 
 A workdir holds:
-    config.json      the resolved recipe (what `kerasssl evaluate` rebuilds the data from)
+    config.json      the resolved recipe (what `kerasssl evaluate` rebuilds the data from, and
+                     what a rerun must match to resume: see `kerasssl.run_folder`)
     backup/          Keras BackupAndRestore state: rerunning the same command resumes
     tensorboard/     TensorBoard logs
     history.csv      one row per epoch (appended across resumes)
@@ -18,7 +19,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from kerasssl import files, losses
+from kerasssl import files, losses, run_folder
 from kerasssl.data.prepare import prepare_data
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import get_experiment
@@ -47,27 +48,37 @@ def _validate(config):
         )
 
 
-def train_and_evaluate(config, workdir, callbacks=()):
+def train_and_evaluate(config, workdir, callbacks=(), overwrite=False):
     """Trains the recipe `config` into `workdir` and returns the final metrics.
 
     Rerunning with the same config and workdir after an interruption resumes from the last
-    completed epoch (Keras `BackupAndRestore`); a finished run is only evaluated again.
+    completed epoch (Keras `BackupAndRestore`); a finished run is only evaluated again. A
+    workdir whose `config.json` differs from `config` (beyond `run_folder.RESULT_NEUTRAL_FIELDS`)
+    is an error unless `overwrite=True`, which deletes that run and starts afresh. A run that
+    fails before saving any progress leaves no workdir behind. A NaN or infinite loss raises
+    `TrainingDivergedError` and keeps the last good checkpoint.
     """
     config = ml_collections.ConfigDict(config.to_dict())
     _validate(config)
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    files.atomic_write_text(workdir / "config.json", config.to_json_best_effort(indent=2) + "\n")
+    # Nothing is written before the workdir's stored config has been checked.
+    folder = run_folder.RunFolder(workdir, config, overwrite=overwrite).check()
+    workdir = folder.workdir
     seed_everything(config.seed)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.train.dtype_policy)
     try:
+        # Bad data fails here, before the workdir is touched.
         data = prepare_data(config.data, seed=config.seed)
-        experiment = get_experiment(config.algorithm)
-        metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
-        if data.label_noise is not None:
-            metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
-        files.atomic_write_json(workdir / "metrics.json", metrics)
+        folder.start()
+        try:
+            experiment = get_experiment(config.algorithm)
+            metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
+            if data.label_noise is not None:
+                metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
+            files.atomic_write_json(workdir / "metrics.json", metrics)
+        except BaseException:
+            folder.remove_partial_run()
+            raise
         return metrics
     finally:
         keras.config.set_dtype_policy(previous_policy)

@@ -119,6 +119,8 @@ def test_bad_command_lines_give_one_clear_error(arguments, message, tmp_path):
     assert result.returncode != 0
     assert message in result.stderr, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    # A run that failed before saving progress leaves no workdir for a rerun to misread.
+    assert not (tmp_path / "run").exists()
 
 
 def test_evaluate_on_an_empty_workdir_says_what_to_do(tmp_path):
@@ -145,3 +147,29 @@ def test_help_lists_commands_recipes_and_flags():
     result = run_cli("--help")
     assert "kerasssl train --config=" in result.stdout and "--workdir" in result.stdout
     assert "supervised_digits" in result.stdout
+
+
+def test_a_changed_config_needs_overwrite_and_a_diverged_run_exits_non_zero(tmp_path):
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    # A finished-looking run of the smoke recipe: only its config.json is compared.
+    config = _recipe_config(REPO_ROOT / "recipes" / "supervised_digits.py")
+    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
+    (workdir / "metrics.json").write_text('{"test_accuracy": 0.5}\n')
+    diverging = [
+        "train",
+        "--config=supervised_digits:smoke",
+        f"--workdir={workdir}",
+        "--config.train.base_learning_rate=1e6",
+    ]
+    result = run_cli(*diverging, check=False)
+    assert result.returncode == 2, result.stderr[-3000:]
+    learning_rate = config.train.base_learning_rate
+    assert f"train.base_learning_rate: {learning_rate} -> 1000000.0" in result.stderr
+    assert "--overwrite" in result.stderr and (workdir / "metrics.json").is_file()
+
+    result = run_cli(*diverging, "--overwrite", check=False)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "training diverged" in result.stderr and "learning rate" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "metrics.json").exists() and not (workdir / "model.keras").exists()

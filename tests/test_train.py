@@ -1,5 +1,5 @@
 """`train_and_evaluate` in-process: resume after an interruption, reproducibility, bf16,
-divergence."""
+a changed config, divergence, and what a failed run leaves behind."""
 
 import importlib.util
 import json
@@ -119,7 +119,8 @@ def test_bad_config_values(field, value, message, tmp_path):
     section, _, name = field.rpartition(".")
     setattr(config[section] if section else config, name, value)
     with pytest.raises(ValueError, match=message):
-        train.train_and_evaluate(config, tmp_path)
+        train.train_and_evaluate(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("mixing", ["mixup", "cutmix", "ricap"])
@@ -131,11 +132,34 @@ def test_batch_mixing_trains_on_soft_targets(mixing, tmp_path):
     assert np.isfinite(metrics["test_loss"]) and 0.0 <= metrics["test_accuracy"] <= 1.0
 
 
-def test_unknown_batch_mixing_is_named(tmp_path):
+def test_unknown_batch_mixing_is_named_and_the_failed_run_leaves_no_workdir(tmp_path):
     config = _config(epochs=1)
     config.train.batch_mixing = "mosaic"
+    # Fails inside the experiment, after config.json was written: what the run made goes.
     with pytest.raises(ValueError, match="batch_mixing"):
-        train.train_and_evaluate(config, tmp_path)
+        train.train_and_evaluate(config, tmp_path / "runs" / "mosaic")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_rerun_with_another_config_is_refused_until_overwrite(tmp_path):
+    train.train_and_evaluate(_config(epochs=1), tmp_path)
+    stored = (tmp_path / "config.json").read_text()
+    changed = _config(epochs=1)
+    changed.train.base_learning_rate = 0.01
+    with pytest.raises(ValueError, match=r"train\.base_learning_rate: 0\.1 -> 0\.01.*--overwrite"):
+        train.train_and_evaluate(changed, tmp_path)
+    other_model = _config(epochs=1)
+    other_model.model.name = "wrn_28_2"  # not a Keras layer-loading error
+    with pytest.raises(ValueError, match='model.name: "resnet_tiny" -> "wrn_28_2"'):
+        train.train_and_evaluate(other_model, tmp_path)
+    assert (tmp_path / "config.json").read_text() == stored
+    quiet = _config(epochs=1)
+    quiet.train.verbose = "0"  # cannot change the result: the finished run is reused
+    assert train.train_and_evaluate(quiet, tmp_path)["epochs_run_this_time"] == 0
+
+    metrics = train.train_and_evaluate(changed, tmp_path, overwrite=True)
+    assert metrics["epochs_run_this_time"] == 1
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["base_learning_rate"] == 0.01
 
 
 class PoisonAfterBatch(keras.callbacks.Callback):

@@ -104,8 +104,8 @@ def evaluate_workdir(workdir):
             f"{model_path} does not exist: the run has not finished training; rerun the same "
             "`kerasssl train` command to resume it."
         )
+    model = files.load_model(model_path)
     data = prepare_data(config.data, seed=config.seed)
-    model = keras.saving.load_model(model_path)
     model.compile(loss=losses.CrossEntropy(), metrics=[shared.accuracy_metric()])
     test = model.evaluate(shared.eval_dataset(data.test, config), return_dict=True, verbose=0)
     metrics_path = workdir / "metrics.json"

@@ -162,6 +162,22 @@ def test_a_rerun_with_another_config_is_refused_until_overwrite(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["train"]["base_learning_rate"] == 0.01
 
 
+def test_evaluate_says_a_damaged_model_file_is_damaged_and_a_rerun_rebuilds_it(tmp_path):
+    metrics = train.train_and_evaluate(_config(epochs=1), tmp_path)
+    model_path = tmp_path / "model.keras"
+    content = model_path.read_bytes()
+    model_path.write_bytes(content[: len(content) // 2])
+    with pytest.raises(ValueError, match="model.keras is damaged"):
+        train.evaluate_workdir(tmp_path)
+    model_path.unlink()
+    again = train.train_and_evaluate(_config(epochs=1), tmp_path)
+    assert again["epochs_run_this_time"] == 0
+    assert again["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    assert train.evaluate_workdir(tmp_path)["test_accuracy"] == pytest.approx(
+        metrics["test_accuracy"], abs=1e-6
+    )
+
+
 class PoisonAfterBatch(keras.callbacks.Callback):
     """Sets a weight to NaN after the `batch`-th training batch of the run (over all fits).
 

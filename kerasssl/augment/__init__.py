@@ -3,8 +3,8 @@
 Per-image ops, called `(images, seed)` on [H, W, C] or [B, H, W, C]: `RandAugment`,
 `AutoAugment`, `Cutout`, `RandomErasing`. Mixing ops, called `(images, one_hot_labels, seed)`
 on batches and returning soft labels: `MixUp`, `CutMix`, `RICAP` (`mix_batches` maps one over
-a dataset). Views for the pipelines, by name: `get_view("weak" | "strong" | ...)` (importing
-this package registers the strong views and "weak_1"/"weak_2"); see
+a dataset). Views for the pipelines, by name: `get_view("weak" | "strong" |
+"randaugment_2_14" | ...)`, some names parsed on first use (`view_grammars()`); see
 `kerasssl.augment.strong_views` and `view_copies` for M copies of a view.
 """
 
@@ -19,7 +19,13 @@ from kerasssl.augment.ricap import RICAP
 from kerasssl.augment.strong_views import register_rand_augment_view
 from kerasssl.augment.view_chain import ViewChain
 from kerasssl.augment.view_copies import view_copies
-from kerasssl.augment.views import get_view, list_views, register_view
+from kerasssl.augment.views import (
+    get_view,
+    list_views,
+    register_view,
+    register_view_family,
+    view_grammars,
+)
 from kerasssl.augment.weak import weak_augment
 
 __all__ = [
@@ -36,6 +42,8 @@ __all__ = [
     "mix_batches",
     "register_rand_augment_view",
     "register_view",
+    "register_view_family",
     "view_copies",
+    "view_grammars",
     "weak_augment",
 ]

@@ -7,6 +7,9 @@ counts are 0 (ml_collections cannot override a field whose default is None from 
 
 import ml_collections
 
+# The `:smoke` entry of every recipe's PRESETS (see kerasssl.recipe_presets).
+SMOKE_DESCRIPTION = "a seconds-long run with a tiny model: checks that the recipe runs"
+
 
 def base_config():
     config = ml_collections.ConfigDict()

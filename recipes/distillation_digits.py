@@ -7,11 +7,14 @@ Expected test accuracy: teacher about 0.97, distilled student printed as test_ac
 (metrics.json also has teacher_test_accuracy).
 """
 
-from kerasssl import recipe_defaults
+from kerasssl import recipe_defaults, recipe_presets
 from kerasssl.experiments.teacher_student_config import distillation_section
+
+PRESETS = {"smoke": recipe_defaults.SMOKE_DESCRIPTION}
 
 
 def get_config(arg=None):
+    preset = recipe_presets.parse_preset(arg, PRESETS)
     config = recipe_defaults.base_config()
     config.algorithm = "distillation"
     config.data.source = "digits"
@@ -26,8 +29,6 @@ def get_config(arg=None):
     config.distillation.temperature = 4.0
     config.distillation.student_loss_weight = 0.1
     config.distillation.student_model.name = "resnet_tiny"
-    if arg == "smoke":
+    if preset == "smoke":
         recipe_defaults.smoke(config)
-    elif arg:
-        raise ValueError(f"distillation_digits takes no argument or 'smoke', got {arg!r}.")
     return config

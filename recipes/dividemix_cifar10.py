@@ -53,17 +53,18 @@ pass --config.data.noise.rate_convention=resample for the reference code's conve
 from kerasssl.experiments import divide_mix_config
 
 # (noise rate, noise type, lambda_u): lambda_u per setting as in the DivideMix paper (sec. 4).
-PRESETS = {
+NOISE_SETTINGS = {
     "sym20": (0.2, "symmetric", 0.0),
     "sym50": (0.5, "symmetric", 25.0),
     "sym80": (0.8, "symmetric", 25.0),
     "asym40": (0.4, "asymmetric", 0.0),
 }
+PRESETS = divide_mix_config.presets(NOISE_SETTINGS)
 
 
 def get_config(arg=None):
-    config, preset, noise_type, lambda_u = divide_mix_config.noisy_label_config(
-        "dividemix_cifar10", arg, PRESETS
+    config, setting, noise_type, lambda_u = divide_mix_config.noisy_label_config(
+        arg, NOISE_SETTINGS, PRESETS
     )
     config.data.source = "image_folder"
     config.data.root = ""  # required: --config.data.root=<folder with train/ and test/>
@@ -89,6 +90,6 @@ def get_config(arg=None):
         # asym40 (0.480 vs 0.475); differences of 3-4 of the 600 validation images.
         schedule_per_phase=noise_type == "asymmetric",
     )
-    if preset == "smoke":
+    if setting == "smoke":
         divide_mix_config.smoke(config)
     return config

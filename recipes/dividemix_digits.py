@@ -22,15 +22,16 @@ at sym50, and co-guesses on its unlabeled set are 95% right where the given labe
 from kerasssl.experiments import divide_mix_config
 
 # (noise rate, noise type, lambda_u), lambda_u as the DivideMix paper sets it per noise type.
-PRESETS = {
+NOISE_SETTINGS = {
     "sym50": (0.5, "symmetric", 25.0),
     "pair40": (0.4, "pair_flip", 0.0),
 }
+PRESETS = divide_mix_config.presets(NOISE_SETTINGS)
 
 
 def get_config(arg=None):
-    config, preset, noise_type, lambda_u = divide_mix_config.noisy_label_config(
-        "dividemix_digits", arg, PRESETS
+    config, setting, noise_type, lambda_u = divide_mix_config.noisy_label_config(
+        arg, NOISE_SETTINGS, PRESETS
     )
     config.data.source = "digits"
     config.data.validation_size = 0.1  # clean labels: choices are made on it
@@ -47,6 +48,6 @@ def get_config(arg=None):
     config.dividemix = divide_mix_config.divide_mix_section(
         lambda_u, warmup_epochs=10, rampup_epochs=16, confidence_penalty=noise_type != "symmetric"
     )
-    if preset == "smoke":
+    if setting == "smoke":
         divide_mix_config.smoke(config)
     return config

@@ -29,11 +29,17 @@ metrics.json lists every round.
 
 import ml_collections
 
-from kerasssl import recipe_defaults
+from kerasssl import recipe_defaults, recipe_presets
 from kerasssl.experiments.teacher_student_config import noisy_student_section, round_student
+
+PRESETS = {
+    "reduced": "5 epochs per phase (teacher and each round's student)",
+    "smoke": recipe_defaults.SMOKE_DESCRIPTION,
+}
 
 
 def get_config(arg=None):
+    preset = recipe_presets.parse_preset(arg, PRESETS)
     config = recipe_defaults.base_config()
     config.algorithm = "noisy_student"
     config.data.source = "image_folder"
@@ -63,9 +69,9 @@ def get_config(arg=None):
     # The paper grows the student across rounds: round 2's student is 1.5x wider (1.58M
     # parameters) and trains 600 steps instead of 400.
     section.round_students.round_2 = round_student(epochs=15, width_multiplier=0.375)
-    if arg == "reduced":
+    if preset == "reduced":
         config.train.epochs = 5
-    elif arg == "smoke":
+    elif preset == "smoke":
         recipe_defaults.smoke(config)
         section.student_model.name = "resnet_tiny"
         section.student_epochs = 1
@@ -73,8 +79,4 @@ def get_config(arg=None):
         section.images_per_class = 8
         section.rounds = 1
         section.round_students = ml_collections.ConfigDict()
-    elif arg:
-        raise ValueError(
-            f"noisy_student_cifar10 takes no argument, 'reduced' or 'smoke', got {arg!r}."
-        )
     return config

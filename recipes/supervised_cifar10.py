@@ -11,10 +11,17 @@ shared/data README's 0.31M-parameter reference reaches 0.667 in 20 epochs).
 Variants: `:labels50` (50 labels per class, the semi-supervised lower bound), `:smoke`.
 """
 
-from kerasssl import recipe_defaults
+from kerasssl import recipe_defaults, recipe_presets
+
+PRESETS = {
+    "labels50": "50 labels per class, as many steps as the full-label run (the semi-supervised "
+    "lower bound)",
+    "smoke": recipe_defaults.SMOKE_DESCRIPTION,
+}
 
 
 def get_config(arg=None):
+    preset = recipe_presets.parse_preset(arg, PRESETS)
     config = recipe_defaults.base_config()
     config.data.source = "image_folder"
     config.data.root = ""  # required: --config.data.root=<folder with train/ and test/>
@@ -25,13 +32,9 @@ def get_config(arg=None):
     config.train.base_learning_rate = 0.2  # 0.1 at batch 128 after linear scaling
     config.train.warmup_epochs = 2
     config.train.weight_decay = 5e-4  # coupled L2, as the CIFAR papers
-    if arg == "labels50":
+    if preset == "labels50":
         config.data.labels_per_class = 50
         config.train.steps_per_epoch = 40  # same number of steps as the full-label run
-    elif arg == "smoke":
+    elif preset == "smoke":
         recipe_defaults.smoke(config)
-    elif arg:
-        raise ValueError(
-            f"supervised_cifar10 takes no argument, 'labels50' or 'smoke', got {arg!r}."
-        )
     return config

@@ -7,10 +7,13 @@ Runtime on 2 CPU cores: about 1 minute (`:smoke`: seconds).
 Expected test accuracy: about 0.97 (360 held-out digits).
 """
 
-from kerasssl import recipe_defaults
+from kerasssl import recipe_defaults, recipe_presets
+
+PRESETS = {"smoke": recipe_defaults.SMOKE_DESCRIPTION}
 
 
 def get_config(arg=None):
+    preset = recipe_presets.parse_preset(arg, PRESETS)
     config = recipe_defaults.base_config()
     config.data.source = "digits"
     config.data.validation_size = 0.1
@@ -22,8 +25,6 @@ def get_config(arg=None):
     config.train.weight_decay = 5e-4
     # Flips would turn digits into other glyphs; pad-and-crop alone is the weak view here.
     config.data.augment = "weak_no_flip"
-    if arg == "smoke":
+    if preset == "smoke":
         recipe_defaults.smoke(config)
-    elif arg:
-        raise ValueError(f"supervised_digits takes no argument or 'smoke', got {arg!r}.")
     return config

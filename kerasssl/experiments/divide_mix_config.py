@@ -2,36 +2,51 @@
 
 import ml_collections
 
-from kerasssl import recipe_defaults
+from kerasssl import recipe_defaults, recipe_presets
 
 
-def noisy_label_config(recipe, arg, presets, default="sym50"):
-    """A base config for `arg`: '<preset>', 'ce_<preset>' (cross-entropy baseline) or 'smoke'.
+def presets(noise_settings, default="sym50"):
+    """The `PRESETS` of a DivideMix recipe: each noise setting, its `ce_` baseline and smoke.
 
     Args:
-        recipe: the recipe's name, for the error message.
-        arg: the recipe argument ("" or None: `default`).
-        presets: {preset: (noise rate, noise type, lambda_u)}.
-        default: the preset of `arg=None` and of 'smoke'.
+        noise_settings: {name: (noise rate, noise type, lambda_u)}.
+        default: the setting of the run without argument, and of 'smoke'.
+    """
+    descriptions = {}
+    for name, (rate, noise_type, lambda_u) in noise_settings.items():
+        note = " (also the run without argument)" if name == default else ""
+        descriptions[name] = f"{rate:.0%} {noise_type} label noise, lambda_u {lambda_u:g}{note}"
+    for name in noise_settings:
+        descriptions[f"ce_{name}"] = f"plain cross-entropy on the `{name}` labels: the baseline"
+    descriptions["smoke"] = f"{recipe_defaults.SMOKE_DESCRIPTION}, on the `{default}` labels"
+    descriptions["ce_smoke"] = "`smoke` with plain cross-entropy"
+    return descriptions
+
+
+def noisy_label_config(arg, noise_settings, presets, default="sym50"):
+    """A base config for the recipe argument `arg`, one of `presets` (see `presets`).
+
+    Args:
+        arg: the recipe argument (None or "": `default`).
+        noise_settings: {name: (noise rate, noise type, lambda_u)}.
+        presets: the recipe's PRESETS, built by `presets(noise_settings, default)`.
+        default: the setting of `arg=None` and of 'smoke'.
 
     Returns:
-        (config, preset, noise_type, lambda_u): `config` has its algorithm ("supervised" for a
-        `ce_` baseline, else "divide_mix") and its label noise set, in the "flip" convention.
+        (config, setting, noise_type, lambda_u): `setting` is the noise setting's name or
+        "smoke", without `ce_`; `config` has its algorithm ("supervised" for a `ce_` baseline,
+        else "divide_mix") and its label noise set, in the "flip" convention.
     """
-    arg = arg or default
-    baseline = arg.startswith("ce_")
-    preset = arg[3:] if baseline else arg
-    if preset != "smoke" and preset not in presets:
-        raise ValueError(
-            f"{recipe} takes one of {sorted(presets)}, ce_<preset> or 'smoke'; got {arg!r}."
-        )
-    rate, noise_type, lambda_u = presets.get(preset, presets[default])
+    preset = recipe_presets.parse_preset(arg, presets) or default
+    baseline = preset.startswith("ce_")
+    setting = preset[len("ce_") :] if baseline else preset
+    rate, noise_type, lambda_u = noise_settings.get(setting, noise_settings[default])
     config = recipe_defaults.base_config()
     config.algorithm = "supervised" if baseline else "divide_mix"
     config.data.noise.rate = rate
     config.data.noise.type = noise_type
     config.data.noise.rate_convention = "flip"
-    return config, preset, noise_type, lambda_u
+    return config, setting, noise_type, lambda_u
 
 
 def divide_mix_section(

@@ -1,28 +1,30 @@
-"""The `kerasssl` command: `kerasssl train --config=recipes/x.py[:arg] --workdir=DIR`,
-`kerasssl evaluate --workdir=DIR` and `kerasssl label --config=RECIPE --workdir=DIR
-[--teacher=model.keras]` (a teacher's probabilities over the recipe's unlabeled pool).
+"""The `kerasssl` command: `kerasssl train --config=<recipe>[:preset] --workdir=DIR`,
+`kerasssl evaluate --workdir=DIR`, `kerasssl label --config=RECIPE --workdir=DIR
+[--teacher=model.keras]` (a teacher's probabilities over the recipe's unlabeled pool) and
+`kerasssl recipes` (each recipe with its summary and presets).
 
 The logic lives in importable modules (`kerasssl.train`), so notebooks call the same code.
+TensorFlow is imported only once a command runs, so `--help`, `recipes` and command-line
+mistakes answer at once; its C++ start-up logs are kept out of stderr (`KERASSSL_TF_LOGS=1`
+shows them, see `kerasssl.tensorflow_logs`).
 """
 
+import difflib
 import os
-import pathlib
 import sys
 
-# TensorFlow's C++ start-up chatter hides the progress bars; errors still print.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags
-from ml_collections import config_flags
+from ml_collections import config_dict, config_flags
 
-COMMANDS = ("train", "evaluate", "label")
-RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
+from kerasssl import recipe_catalog, tensorflow_logs
+
+COMMANDS = ("train", "evaluate", "label", "recipes")
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
     None,
-    "Recipe file, `recipes/<name>.py[:arg]` (or just `<name>[:arg]`); fields are overridden "
-    "with --config.<field>=<value>.",
+    "Recipe, `<name>[:preset]` (see `kerasssl recipes`) or the path of a recipe file, "
+    "`recipes/<name>.py[:preset]`; fields are overridden with --config.<field>=<value>.",
     lock_config=True,
 )
 _WORKDIR = flags.DEFINE_string(
@@ -43,45 +45,74 @@ class UsageError(Exception):
     """A mistake in the command line, reported as one line without a traceback."""
 
 
-def available_recipes():
-    return sorted(path.stem for path in RECIPES_DIR.glob("*.py") if not path.stem.startswith("_"))
+def _config_argument(argv):
+    """The value of the last `--config=...` argument, or None."""
+    values = [argument[len("--config=") :] for argument in argv if argument.startswith("--config=")]
+    return values[-1] if values else None
 
 
-def _resolve_recipe(value):
-    """Maps `name[:arg]` or `path.py[:arg]` to an existing recipe path, or raises UsageError."""
-    path, separator, arg = value.partition(":")
-    candidates = [pathlib.Path(path)]
-    if not path.endswith(".py"):
-        candidates += [pathlib.Path(f"{path}.py"), RECIPES_DIR / f"{path}.py"]
-    candidates.append(RECIPES_DIR / pathlib.Path(path).name)
-    for candidate in candidates:
-        if candidate.is_file():
-            return f"{candidate}{separator}{arg}"
-    raise UsageError(
-        f"--config: no recipe file {path!r}. Pass a path such as recipes/supervised_digits.py "
-        f"or one of the recipe names: {', '.join(available_recipes())}."
-    )
-
-
-def _rewrite_config_flag(argv):
-    rewritten = []
+def _override_fields(argv):
+    """The dotted fields of `--config.<field>=<value>` / `--[no]config.<field>` overrides."""
+    fields = []
     for argument in argv:
-        if argument.startswith("--config="):
-            argument = "--config=" + _resolve_recipe(argument[len("--config=") :])
-        rewritten.append(argument)
-    return rewritten
+        name = argument.lstrip("-").partition("=")[0]
+        if name.startswith("noconfig."):
+            name = name[len("no") :]
+        if name.startswith("config.") and argument.startswith("-"):
+            fields.append(name[len("config.") :])
+    return fields
+
+
+def _check_field(config, field):
+    """UsageError naming `field` (and the closest existing one) unless the recipe has it."""
+    node, parts = config, field.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, config_dict.ConfigDict):
+            return  # An index into a value: config_flags checks it.
+        if part not in node:
+            close = difflib.get_close_matches(part, list(node.keys()), n=1)
+            hint = f"; did you mean {'.'.join([*parts[:depth], close[0]])}?" if close else ""
+            raise UsageError(
+                f"--config.{field}: the recipe has no field {'.'.join(parts[: depth + 1])}"
+                f"{hint} (the recipe file and kerasssl/recipe_defaults.py list every field)"
+            )
+        node = node[part]
+
+
+def _check_recipe(argv):
+    """Resolves `--config` to a recipe file and checks its preset and overrides.
+
+    Returns argv with `--config=` rewritten to the recipe's path (config_flags wants a file).
+    Recipes import no TensorFlow, so loading one here costs milliseconds.
+    """
+    value = _config_argument(argv)
+    if value is None:
+        return argv
+    try:
+        path, preset = recipe_catalog.find_recipe(value)
+        config = recipe_catalog.load_module(path).get_config(preset or None)
+    except (ValueError, TypeError) as error:
+        raise UsageError(f"--config={value}: {error}") from None
+    for field in _override_fields(argv):
+        _check_field(config, field)
+    resolved = f"--config={path}" + (f":{preset}" if preset else "")
+    return [resolved if argument.startswith("--config=") else argument for argument in argv]
+
+
+def _print_help():
+    # absl's own help lists only flags of the __main__ module, i.e. the console-script shim.
+    print(__doc__.strip())
+    print(f"\nRecipes: {', '.join(recipe_catalog.recipe_names())}\n")
+    print(flags.FLAGS.module_help(__name__))
 
 
 def parse_flags(argv):
     """absl flag parser that turns recipe and field mistakes into one clear line."""
     if any(argument in ("-h", "--help", "--helpshort", "-?") for argument in argv[1:]):
-        # absl's own help lists only flags of the __main__ module, i.e. the console-script shim.
-        print(__doc__.strip())
-        print(f"\nRecipes: {', '.join(available_recipes())}\n")
-        print(flags.FLAGS.module_help(__name__))
+        _print_help()
         sys.exit(0)
     try:
-        return flags.FLAGS(_rewrite_config_flag(argv))
+        return flags.FLAGS(_check_recipe(argv))
     except UsageError as error:
         _exit_with(str(error))
     except flags.Error as error:
@@ -92,12 +123,10 @@ def parse_flags(argv):
             lines = [lines[0].split(":")[0] + ":", lines[-1].strip()]
         _exit_with(" ".join(lines))
     except (AttributeError, KeyError) as error:
-        # ml_collections raises these for --config.<field> overrides that the recipe lacks.
-        field = str(error).strip("\"'")
-        _exit_with(
-            f"unknown config field {field!r} in a --config.<field>=<value> override: the recipe "
-            "has no such field. Check its spelling against the recipe file, which lists them all."
-        )
+        # ml_collections raises these for overrides the checks above did not foresee; args[0]
+        # is the message itself (str() of a KeyError is its repr, escapes and all).
+        message = " ".join(str(error.args[0] if error.args else error).split())
+        _exit_with(f"a --config.<field>=<value> override names no field of the recipe: {message}")
 
 
 def _exit_with(message, exit_code=2):
@@ -112,11 +141,16 @@ def main(argv):
             f"usage: kerasssl {{{'|'.join(COMMANDS)}}} --workdir=DIR [--config=RECIPE]; "
             f"got arguments {argv[1:]!r}."
         )
+    if command == "recipes":
+        print(recipe_catalog.format_recipes(recipe_catalog.describe_recipes()))
+        return
     if not _WORKDIR.value:
         _exit_with("--workdir is required: the folder where the run is written.")
     if _OVERWRITE.value and command != "train":
         _exit_with(f"--overwrite applies to `kerasssl train` only, not to `kerasssl {command}`.")
-    # Imported here so `kerasssl --help` and usage errors answer without loading TensorFlow.
+    # Right before TensorFlow loads (its C++ logging reads the level once, then); `--help`,
+    # `recipes` and usage errors answer without either.
+    tensorflow_logs.filter_stderr()
     from kerasssl import train
     from kerasssl.experiments.divergence import TrainingDivergedError
 

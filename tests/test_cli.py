@@ -4,6 +4,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -17,8 +18,17 @@ RECIPES = sorted(
 )
 
 
+# TensorFlow's C++ chatter, which the command keeps out of stderr (kerasssl.tensorflow_logs).
+TENSORFLOW_NOISE = re.compile(
+    r"^[IWE]\d{4} .*\.cc:\d+\]|absl::InitializeLog|cpu_feature_guard|use_unbounded_threadpool",
+    re.MULTILINE,
+)
+
+
 def run_cli(*arguments, check=True):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # Without TF_CPP_MIN_LOG_LEVEL (conftest sets it for this process): the command's own
+    # default is what a user gets.
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run(
         [sys.executable, "-m", "kerasssl.cli", *arguments],
         capture_output=True,
@@ -60,6 +70,7 @@ def test_every_recipe_runs_as_smoke_through_the_cli(recipe, tmp_path):
     assert (workdir / "tensorboard").is_dir()
     assert json.loads((workdir / "config.json").read_text())["train"]["steps_per_epoch"] >= 1
     assert "test_accuracy" in result.stdout and str(workdir.resolve()) in result.stdout
+    assert not TENSORFLOW_NOISE.search(result.stderr), result.stderr[-3000:]
 
 
 def test_recipe_docstrings_open_with_command_runtime_and_accuracy():
@@ -96,8 +107,8 @@ def test_overrides_reach_the_run_and_evaluate_repeats_the_test_metric(tmp_path):
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["train", "--config=recipes/no_such_recipe.py"], "no recipe file"),
-        (["train", "--config=supervised_digits", "--config.train.epoch=3"], "unknown config field"),
+        (["train", "--config=recipes/no_such_recipe.py"], "no recipe"),
+        (["train", "--config=supervised_digits", "--config.train.epoch=3"], "no field train.epoch"),
         (["train", "--config=supervised_digits", "--config.train.epochs=many"], "epochs"),
         (["train", "--config=supervised_digits:bogus"], "'bogus'"),
         (
@@ -147,6 +158,7 @@ def test_help_lists_commands_recipes_and_flags():
     result = run_cli("--help")
     assert "kerasssl train --config=" in result.stdout and "--workdir" in result.stdout
     assert "supervised_digits" in result.stdout
+    assert result.stderr == ""
 
 
 def test_a_changed_config_needs_overwrite_and_a_diverged_run_exits_non_zero(tmp_path):
@@ -173,3 +185,26 @@ def test_a_changed_config_needs_overwrite_and_a_diverged_run_exits_non_zero(tmp_
     assert "training diverged" in result.stderr and "learning rate" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (workdir / "metrics.json").exists() and not (workdir / "model.keras").exists()
+
+
+def test_misspelt_field_is_one_readable_line_with_a_suggestion(tmp_path):
+    result = run_cli(
+        "train",
+        "--config=supervised_digits:smoke",
+        "--config.train.epochz=3",
+        f"--workdir={tmp_path}",
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "train.epochz" in result.stderr and "did you mean train.epochs?" in result.stderr
+    assert "\\" not in result.stderr and "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir()), "nothing is written before the command line is valid"
+
+
+def test_recipes_command_lists_summaries_and_presets():
+    result = run_cli("recipes")
+    for path in RECIPES:
+        assert f"{path.stem}: " in result.stdout, path.stem
+    assert "    :smoke" in result.stdout and "    :ce_sym50" in result.stdout
+    assert "Noisy Student on scikit-learn's digits with 5 labels per class" in result.stdout

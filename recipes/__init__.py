@@ -1,0 +1,1 @@
+"""The recipes, shipped inside the package as `kerasssl.recipes` (see pyproject.toml)."""

@@ -90,7 +90,7 @@ def _check_recipe(argv):
         return argv
     try:
         path, preset = recipe_catalog.find_recipe(value)
-        config = recipe_catalog.load_module(path).get_config(preset or None)
+        config = recipe_catalog.build_config(recipe_catalog.load_module(path), preset)
     except (ValueError, TypeError) as error:
         raise UsageError(f"--config={value}: {error}") from None
     for field in _override_fields(argv):

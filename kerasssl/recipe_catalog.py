@@ -71,7 +71,13 @@ def load_module(path):
 def load_config(value: str) -> ml_collections.ConfigDict:
     """`get_config(<preset>)` of the recipe `<name or path>[:<preset>]`."""
     path, preset = find_recipe(value)
-    return load_module(path).get_config(preset or None)
+    return build_config(load_module(path), preset)
+
+
+def build_config(module, preset):
+    """`module.get_config(preset)`, or `get_config()` without a preset, as config_flags calls it
+    (a recipe of one's own may take no argument)."""
+    return module.get_config(preset) if preset else module.get_config()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -68,8 +68,11 @@ def filter_stderr():
         return None
     read_end, write_end = os.pipe()
     try:
+        # This file run as a script, isolated (-I -S): it needs only the standard library, so
+        # nothing in the environment or on the path can stop it from starting and leave the
+        # command's stderr going nowhere.
         process = subprocess.Popen(
-            [sys.executable, "-m", __name__, level],
+            [sys.executable, "-I", "-S", os.path.abspath(__file__), level],
             stdin=read_end,
             stdout=terminal_stderr,
             stderr=terminal_stderr,

@@ -105,3 +105,14 @@ def test_built_wheel_holds_the_recipes(tmp_path):
     for path in RECIPES:
         assert f"kerasssl/recipes/{path.name}" in names, path.name
     assert "kerasssl/recipe_catalog.py" in names
+
+
+def test_a_recipe_of_ones_own_may_take_no_argument(tmp_path):
+    # As config_flags, which calls get_config() when --config has no `:<preset>`.
+    own = tmp_path / "no_argument.py"
+    own.write_text(
+        "import ml_collections\n\n\n"
+        "def get_config():\n"
+        "    return ml_collections.ConfigDict({'seed': 1})\n"
+    )
+    assert recipe_catalog.load_config(str(own)).seed == 1

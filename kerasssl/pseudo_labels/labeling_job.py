@@ -1,13 +1,17 @@
 """The labeling job: a teacher's softmax over an unlabeled pool, written to disk in shards.
 
 Layout of `output_dir`:
+    manifest.json              written first, then again with "finished": true at the end:
+                               num_images, num_classes, shard_size, num_shards, temperature,
+                               the teacher's weights hash and the pool's pixels hash
     shard-00000-of-00012.npy   float32 [shard_size, num_classes] probabilities, in pool order
     ...
-    manifest.json              written last: num_images, num_classes, shard_size, num_shards
 
 Each shard is written to a temporary file and renamed, so a killed job leaves only whole
 shards; rerunning it skips them and, predictions being deterministic, ends with byte-identical
-files. Images are not augmented (Noisy Student labels clean images).
+files. A rerun with another teacher, pool or job setting is an error, never a silent reuse or a
+mix of two teachers' shards: label into another folder, or pass `overwrite=True` to delete the
+old job. Images are not augmented (Noisy Student labels clean images).
 """
 
 import json
@@ -19,6 +23,7 @@ import keras
 import numpy as np
 
 from kerasssl import files
+from kerasssl.pseudo_labels.fingerprints import images_fingerprint, weights_fingerprint
 
 MANIFEST = "manifest.json"
 
@@ -48,7 +53,14 @@ def _softmax(logits):
 
 
 def label_images(
-    model, images, output_dir, shard_size=8192, batch_size=256, verbose=1, temperature=1.0
+    model,
+    images,
+    output_dir,
+    shard_size=8192,
+    batch_size=256,
+    verbose=1,
+    temperature=1.0,
+    overwrite=False,
 ):
     """Writes `softmax(model(images) / temperature)` to `output_dir` in shards; resumable.
 
@@ -61,6 +73,9 @@ def label_images(
         batch_size: images per forward pass.
         verbose: 1 shows a progress bar over images, 0 is silent.
         temperature: > 0; divides the logits (1 keeps the teacher's own probabilities).
+        overwrite: False (default) raises a ValueError when `output_dir` holds a job of another
+            teacher (weights hash), pool (pixels hash) or setting; True deletes that job's
+            files and labels afresh.
 
     Returns:
         The manifest dict. The probabilities are read back with `load_probabilities` or,
@@ -82,25 +97,27 @@ def label_images(
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}.")
     output_dir = pathlib.Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     num_shards = -(-num_images // shard_size)
-    num_classes = int(model.outputs[0].shape[-1])
-    expected = {
+    job = {
         "num_images": int(num_images),
-        "num_classes": num_classes,
+        "num_classes": int(model.outputs[0].shape[-1]),
         "shard_size": int(shard_size),
         "num_shards": int(num_shards),
         "temperature": float(temperature),
+        "teacher_weights_sha256": weights_fingerprint(model),
+        "pool_sha256": images_fingerprint(images),
     }
     manifest_path = output_dir / MANIFEST
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        if manifest != expected:
-            raise ValueError(
-                f"{output_dir} holds a labeling job with {manifest}, not {expected}: use another "
-                "output_dir or delete it."
-            )
-        return manifest
+    stored = _stored_job(output_dir)
+    if stored is not None and stored != job:
+        if not overwrite:
+            raise _different_job_error(output_dir, stored, job)
+        _delete_job(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if manifest_path.is_file() and json.loads(manifest_path.read_text()).get("finished"):
+        return _manifest(output_dir)
+    # Written before any shard, so every shard on disk is known to come from this job.
+    files.atomic_write_json(manifest_path, {**job, "finished": False})
     progress = keras.utils.Progbar(num_images, unit_name="image") if verbose else None
     for shard in range(num_shards):
         start, stop = shard * shard_size, min(num_images, (shard + 1) * shard_size)
@@ -114,18 +131,63 @@ def label_images(
             _atomic_save_array(path, _softmax(np.asarray(logits) / temperature))
         if progress is not None:
             progress.update(stop)
-    files.atomic_write_json(manifest_path, expected)
-    return expected
+    manifest = {**job, "finished": True}
+    files.atomic_write_json(manifest_path, manifest)
+    return manifest
+
+
+def _stored_job(output_dir):
+    """The job recorded in `output_dir` without its "finished" flag; None for an empty folder."""
+    manifest_path = output_dir / MANIFEST
+    if manifest_path.is_file():
+        stored = json.loads(manifest_path.read_text())
+        stored.pop("finished", None)
+        return stored
+    if output_dir.is_dir() and any(output_dir.glob("shard-*.npy")):
+        return {"shards": "present, without a manifest naming their teacher"}
+    return None
+
+
+def _delete_job(output_dir):
+    # Only the job's own files: output_dir may be a folder the user keeps other things in.
+    for path in output_dir.glob("*"):
+        if path.name == MANIFEST or path.name.startswith(("shard-", ".shard-")):
+            path.unlink()
+
+
+def _different_job_error(output_dir, stored, job):
+    fields = sorted(key for key in {*stored, *job} if stored.get(key) != job.get(key))
+    names = {
+        "teacher_weights_sha256": "another teacher (its weights differ)",
+        "pool_sha256": "another unlabeled pool (its images differ)",
+    }
+    reasons = []
+    for field in fields:
+        if field not in stored:
+            reasons.append(f"it does not record {field} (an older kerasssl wrote it)")
+        elif field in names:
+            reasons.append(names[field])
+        elif field in job:
+            reasons.append(f"{field}={stored[field]!r} (this job: {job[field]!r})")
+        else:
+            reasons.append(f"{field}: {stored[field]}")
+    return ValueError(
+        f"{output_dir} holds pseudo-labels of a different labeling job: {'; '.join(reasons)}. "
+        "Reusing them would return (or mix in) that job's labels. Use another output_dir (with "
+        "the `kerasssl` command: a new --workdir), or delete the old job (label_images(..., "
+        "overwrite=True)) to label afresh."
+    )
 
 
 def _manifest(output_dir):
     path = pathlib.Path(output_dir) / MANIFEST
-    if not path.is_file():
+    manifest = json.loads(path.read_text()) if path.is_file() else {}
+    if not manifest.get("finished"):
         raise FileNotFoundError(
-            f"{path} does not exist: the labeling job in {output_dir} has not finished; rerun "
-            "label_images (or `kerasssl label`) to complete it."
+            f"{path} does not mark a finished job: the labeling job in {output_dir} has not "
+            "finished; rerun label_images (or `kerasssl label`) to complete it."
         )
-    return json.loads(path.read_text())
+    return manifest
 
 
 def read_shards(output_dir):

@@ -3,6 +3,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from kerasssl import recipe_defaults
@@ -52,3 +53,19 @@ def test_label_split_labels_the_recipe_pool_and_names_the_fixes(tmp_path):
     probabilities = load_probabilities(tmp_path / "pseudo_labels")
     assert probabilities.shape == (manifest["num_images"], 10) and manifest["num_shards"] == 3
     assert manifest["num_images"] == 1437 - 144 - 50  # train - validation - labeled
+
+
+def test_label_split_with_another_teacher_names_a_new_workdir(tmp_path):
+    config = recipe_defaults.base_config()  # digits
+    config.data.labels_per_class = 5
+    for name in ("first", "second"):  # two initialisations: two teachers
+        get_model("resnet_tiny", num_classes=10, input_shape=(8, 8, 1)).save(
+            tmp_path / f"{name}.keras"
+        )
+    label_split(config, tmp_path, tmp_path / "first.keras", shard_size=500)
+    first = load_probabilities(tmp_path / "pseudo_labels")
+    with pytest.raises(ValueError, match="another teacher.*new --workdir"):
+        label_split(config, tmp_path, tmp_path / "second.keras", shard_size=500)
+    np.testing.assert_array_equal(load_probabilities(tmp_path / "pseudo_labels"), first)
+    # The same teacher again is the same job: its labels, not an error.
+    label_split(config, tmp_path, tmp_path / "first.keras", shard_size=500)

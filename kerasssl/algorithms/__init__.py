@@ -11,6 +11,7 @@ from kerasssl.algorithms.divide_mix import (
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
 from kerasssl.algorithms.mix_match import mix_coefficient, mix_match
 from kerasssl.algorithms.noisy_student import NoisyStudent
+from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import sharpen
 from kerasssl.algorithms.supervised import Supervised
 from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
@@ -20,6 +21,7 @@ __all__ = [
     "DivideMix",
     "MetaPseudoLabels",
     "NoisyStudent",
+    "SeedGeneratorCheckpointing",
     "Supervised",
     "co_guess",
     "co_refine",

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from kerasssl import optimizers
+from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 
 
 def _num_classes(model):
@@ -11,7 +12,7 @@ def _num_classes(model):
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class Distiller(keras.distillation.Distiller):
+class Distiller(SeedGeneratorCheckpointing, keras.distillation.Distiller):
     """`keras.distillation.Distiller` with one `LogitsDistillation` term and coupled L2.
 
     The loss is `alpha * CE(y, student) + (1 - alpha) * T^2 * KL(softmax(t / T) ||

@@ -6,6 +6,7 @@ from keras import ops
 
 from kerasssl import optimizers
 from kerasssl.algorithms.mix_match import mix_coefficient, mix_match
+from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature, sharpen
 
 
@@ -48,7 +49,7 @@ def negative_entropy(logits):
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class DivideMix(keras.Model):
+class DivideMix(SeedGeneratorCheckpointing, keras.Model):
     """DivideMix: co-divide with a GMM, then co-refinement, co-guessing and MixMatch.
 
     Two networks of the same architecture are trained together, each with its own optimizer

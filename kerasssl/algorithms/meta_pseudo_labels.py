@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasssl import optimizers
+from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature
 from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
 
@@ -13,7 +14,7 @@ PSEUDO_LABEL_VIEWS = ("strong", "weak")
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class MetaPseudoLabels(keras.Model):
+class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
     """Meta Pseudo Labels (MPL) with the UDA auxiliary loss for the teacher.
 
     Each step sees a dict `x` with "labeled" images, the unlabeled images under a weak and a

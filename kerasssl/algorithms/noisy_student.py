@@ -4,10 +4,11 @@ import keras
 import tensorflow as tf
 
 from kerasssl import losses, optimizers
+from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class NoisyStudent(keras.Model):
+class NoisyStudent(SeedGeneratorCheckpointing, keras.Model):
     """Trains a noised student on labeled images plus the teacher's pseudo-labeled images.
 
     Loss = CE(labels, student(labeled)) + pseudo_label_weight * CE(targets,

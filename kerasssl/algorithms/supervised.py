@@ -4,10 +4,11 @@ import keras
 import tensorflow as tf
 
 from kerasssl import losses, optimizers
+from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class Supervised(keras.Model):
+class Supervised(SeedGeneratorCheckpointing, keras.Model):
     """Trains one classifier with cross-entropy, label smoothing and coupled L2 weight decay.
 
     Overrides only `compute_loss`, so mixed precision, `tf.distribute`, `steps_per_execution`

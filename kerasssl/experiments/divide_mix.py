@@ -16,6 +16,7 @@ import numpy as np
 
 from kerasssl import files, losses
 from kerasssl.algorithms.divide_mix import DivideMix
+from kerasssl.algorithms.seed_generator_checkpointing import seed_generator_states
 from kerasssl.data import divide_mix_pipeline
 from kerasssl.experiments import context as shared
 from kerasssl.experiments.divergence import StopOnDivergence
@@ -92,7 +93,8 @@ def _state_variables(algorithm):
         *algorithm.network_2.weights,
         *algorithm.optimizer.variables,
         *algorithm.second_optimizer.variables,
-        algorithm.seed_generator.state,
+        # The in-step draws and the networks' dropout and stochastic-depth seeds.
+        *seed_generator_states(algorithm),
     ]
 
 

@@ -67,6 +67,7 @@ def run(context):
         workdir / "pretrain",
         context.callbacks,
         initial_model=lambda: _student_model(config, data),
+        phase_index=1,
     )
     finetune_config = phases.phase_config(
         config,
@@ -80,6 +81,7 @@ def run(context):
         workdir / "finetune",
         context.callbacks,
         initial_model=lambda: phases.load_model(workdir / "pretrain"),
+        phase_index=2,
     )
     files.atomic_save_model(phases.load_model(workdir / "finetune"), workdir / "model.keras")
     selected_accuracy = float(

@@ -23,6 +23,7 @@ def run(context):
     student_metrics = phases.finished(student_folder)
     if student_metrics is None:
         student_folder.mkdir(parents=True, exist_ok=True)
+        phases.seed_phase(config, 1)
         student = shared.build_model(
             config, data.num_classes, data.input_shape, section.student_model
         )

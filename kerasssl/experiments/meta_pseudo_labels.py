@@ -58,6 +58,7 @@ def train_mpl(config, data, folder, callbacks=()):
     """The MPL phase into `folder`; returns (teacher, student)."""
     section = config.mpl
     phases.check_unlabeled(data)
+    phases.seed_phase(config, 0)
     steps_in_epoch = shared.steps_per_epoch(config.train, len(data.labeled))
     total_steps = steps_in_epoch * config.train.epochs
     algorithm = build_algorithm(config, data, total_steps, steps_in_epoch)
@@ -102,7 +103,6 @@ def run(context):
         "num_labeled": len(data.labeled),
         "num_unlabeled": len(data.unlabeled),
     }
-    final = phases.load_model(student_folder)
     if section.finetune_epochs:
         finetune_folder = workdir / "finetune"
         finetune_config = phases.phase_config(
@@ -119,12 +119,16 @@ def run(context):
             data.labeled,
             finetune_folder,
             context.callbacks,
-            initial_model=lambda: final,
+            # Loaded inside the phase, after its seeding: the same network whether or not the
+            # MPL phase ran in this process.
+            initial_model=lambda: phases.load_model(student_folder),
+            phase_index=1,
         )
         final = phases.load_model(finetune_folder)
         metrics["finetune"] = finetune_metrics
         metrics["test_accuracy"] = finetune_metrics["test_accuracy"]
     else:
+        final = phases.load_model(student_folder)
         metrics["test_accuracy"] = student_metrics["test_accuracy"]
     for split in ("validation",):
         source = metrics.get("finetune", student_metrics)

@@ -10,7 +10,6 @@ A killed run resumes at the first unfinished round (and inside it, at the last s
 
 import warnings
 
-import keras
 import ml_collections
 import numpy as np
 
@@ -74,7 +73,7 @@ def train_student(config, data, selection, folder, round_index=1, callbacks=()):
         steps_per_epoch=section.student_steps_per_epoch,
     ).train
     # Seeded per round: a resumed run builds and noises the same student as an unbroken one.
-    keras.utils.set_random_seed(config.seed + 1000 * round_index)
+    phases.seed_phase(config, round_index)
     model = _student_model(config, data, round_index)
     steps_in_epoch = shared.steps_per_epoch(train_config, len(data.labeled))
     total_steps = steps_in_epoch * train_config.epochs

@@ -45,10 +45,23 @@ def finish_phase(folder, model, metrics):
     files.atomic_write_json(pathlib.Path(folder) / "metrics.json", metrics)
 
 
-def supervised_phase(config, data, labeled, folder, callbacks=(), initial_model=None):
+def seed_phase(config, phase_index):
+    """Seeds Python, NumPy and TensorFlow before phase `phase_index` builds or loads a network.
+
+    A resumed run skips the phases that finished, so without this a later phase's initial
+    weights and dropout seeds would depend on what the skipped phases drew. Phase 0 (the
+    first) gets `config.seed` itself; Noisy Student's round r is phase r.
+    """
+    keras.utils.set_random_seed(config.seed + 1000 * phase_index)
+
+
+def supervised_phase(
+    config, data, labeled, folder, callbacks=(), initial_model=None, phase_index=0
+):
     """Trains a supervised phase into `folder` unless it finished before; returns its metrics.
 
-    A phase killed midway resumes from its backup/ when run again.
+    A phase killed midway resumes from its backup/ when run again, to the weights an
+    unbroken run reaches.
 
     Args:
         config: the recipe (its `train` section drives the phase; see `phase_config`).
@@ -58,11 +71,13 @@ def supervised_phase(config, data, labeled, folder, callbacks=(), initial_model=
         callbacks: extra Keras callbacks.
         initial_model: None (a fresh `config.model`) or a callable returning the network to
             start from; called only when the phase has to run.
+        phase_index: the phase's place in its experiment (see `seed_phase`).
     """
     folder = pathlib.Path(folder)
     metrics = finished(folder)
     if metrics is None:
         folder.mkdir(parents=True, exist_ok=True)
+        seed_phase(config, phase_index)
         model = initial_model() if initial_model is not None else None
         model, _, _, _ = supervised.train_supervised(
             config, data, labeled, folder, callbacks, model=model

@@ -1,0 +1,320 @@
+"""Every algorithm and phase, interrupted and resumed, ends with an uninterrupted run's weights.
+
+Each test trains a shrunk recipe twice: straight through, and interrupted in one phase then
+rerun. The networks carry dropout and stochastic depth, whose seed-generator states a resume
+must restore, and the interruption comes either after an epoch was backed up (the rerun
+resumes from backup/) or inside a phase's first epoch (the rerun starts the phase afresh, from
+the same initial weights). Weights must match bit for bit (CPU, op determinism on).
+
+Each run costs seconds, but a test holds two or three of them (the uninterrupted run is shared
+by the tests of one recipe): the supervised test and the Noisy Student teacher check run by
+default, the others (10-40 s of CPU each) with --run-slow. `test_seed_generator_checkpointing`
+checks the restored seeds themselves, fast.
+"""
+
+import importlib.util
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import ml_collections
+import numpy as np
+import pytest
+
+from kerasssl import train
+from kerasssl.experiments.context import completed_epochs
+from kerasssl.pseudo_labels import labeling_job
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOISE = {"dropout_rate": 0.3, "stochastic_depth_rate": 0.3}
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptFit(keras.callbacks.Callback):
+    """Raises in a run's `fit_index`-th fit call (0-based, one per phase or DivideMix epoch).
+
+    After epoch `epoch` ends (`BackupAndRestore` has saved it: the kill between two epochs),
+    or, with `epoch=None`, after the first batch (nothing saved yet).
+    """
+
+    def __init__(self, fit_index, epoch):
+        super().__init__()
+        self.fit_index, self.epoch, self.fits = fit_index, epoch, -1
+
+    def on_train_begin(self, logs=None):
+        self.fits += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.fits == self.fit_index and self.epoch is None:
+            raise Interrupt()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.fits == self.fit_index and epoch == self.epoch:
+            raise Interrupt()
+
+
+def _recipe(name):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("smoke")
+    config.train.verbose = "0"
+    config.data.validation_size = 0  # one evaluation less per phase
+    config.train.max_eval_examples = 32
+    return config
+
+
+def _noised(model_section):
+    model_section.kwargs = ml_collections.ConfigDict(NOISE)
+
+
+def _models(workdir):
+    """{relative path: weights} of every model.keras in a run folder."""
+    return {
+        str(path.relative_to(workdir)): keras.saving.load_model(path).get_weights()
+        for path in sorted(pathlib.Path(workdir).rglob("model.keras"))
+    }
+
+
+def assert_same_models(straight, resumed):
+    expected, actual = _models(straight), _models(resumed)
+    assert expected and sorted(actual) == sorted(expected)
+    for name, weights in expected.items():
+        assert len(actual[name]) == len(weights), name
+        for left, right in zip(weights, actual[name], strict=True):
+            np.testing.assert_array_equal(right, left, err_msg=name)
+
+
+def _interrupt_and_resume(config, workdir, interruption):
+    with pytest.raises(Interrupt):
+        train.train_and_evaluate(config, workdir, callbacks=[interruption])
+    assert not (workdir / "metrics.json").exists()
+    train.train_and_evaluate(config, workdir)
+
+
+@pytest.fixture(scope="module")
+def straight_runs(tmp_path_factory):
+    """One uninterrupted run per recipe, shared by the interruptions of that recipe."""
+    runs = {}
+
+    def run(name, config):
+        if name not in runs:
+            runs[name] = tmp_path_factory.mktemp(name)
+            keras.utils.set_random_seed(1234)  # as every test starts (conftest)
+            train.train_and_evaluate(config, runs[name])
+        return runs[name]
+
+    return run
+
+
+def supervised_config():
+    config = _recipe("supervised_digits")
+    _noised(config.model)
+    config.train.epochs = 3
+    config.train.steps_per_epoch = 2
+    return config
+
+
+def test_supervised_resumes_bit_for_bit(tmp_path, straight_runs):
+    straight = straight_runs("supervised", supervised_config())
+    _interrupt_and_resume(supervised_config(), tmp_path, InterruptFit(0, epoch=1))
+    assert_same_models(straight, tmp_path)
+
+
+def distillation_config():
+    config = _recipe("distillation_digits")
+    config.train.epochs = 3
+    _noised(config.distillation.student_model)
+    return config
+
+
+@pytest.mark.parametrize("epoch", [0, None], ids=["after_epoch_0", "in_first_epoch"])
+@pytest.mark.slow
+def test_distillation_student_resumes_bit_for_bit(epoch, tmp_path, straight_runs):
+    straight = straight_runs("distillation", distillation_config())
+    _interrupt_and_resume(distillation_config(), tmp_path, InterruptFit(1, epoch))
+    assert_same_models(straight, tmp_path)
+
+
+def noisy_student_config():
+    config = _recipe("noisy_student_digits")
+    section = config.noisy_student
+    section.rounds = 1
+    section.round_students = ml_collections.ConfigDict()
+    section.student_epochs = 3
+    section.unlabeled_ratio = 1
+    section.shard_size = 256
+    _noised(section.student_model)
+    config.train.epochs = 2  # a teacher of two epochs, to interrupt between them
+    return config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "phase, epoch",
+    [("teacher", 0), ("student", 0), ("student", None)],
+    ids=["teacher_after_epoch_0", "student_after_epoch_0", "student_in_first_epoch"],
+)
+def test_noisy_student_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs):
+    straight = straight_runs("noisy_student", noisy_student_config())
+    fit_index = {"teacher": 0, "student": 1}[phase]
+    _interrupt_and_resume(noisy_student_config(), tmp_path, InterruptFit(fit_index, epoch))
+    assert_same_models(straight, tmp_path)
+
+
+@pytest.mark.slow
+def test_noisy_student_labeling_killed_midway_resumes_bit_for_bit(
+    tmp_path, straight_runs, monkeypatch
+):
+    straight = straight_runs("noisy_student", noisy_student_config())
+    shards = []
+    save = labeling_job._atomic_save_array
+
+    def save_then_interrupt(path, array):
+        if len(shards) == 2:
+            raise Interrupt()
+        shards.append(path)
+        save(path, array)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(labeling_job, "_atomic_save_array", save_then_interrupt)
+        with pytest.raises(Interrupt):
+            train.train_and_evaluate(noisy_student_config(), tmp_path)
+    assert len(list((tmp_path / "round_1" / "pseudo_labels").glob("shard-*"))) == 2
+    train.train_and_evaluate(noisy_student_config(), tmp_path)
+    assert_same_models(straight, tmp_path)
+
+
+def test_a_killed_noisy_student_run_whose_teacher_changed_is_an_error(tmp_path):
+    config = noisy_student_config()
+    with pytest.raises(Interrupt):
+        train.train_and_evaluate(config, tmp_path, callbacks=[InterruptFit(1, epoch=0)])
+    assert completed_epochs(tmp_path / "round_1") == 1
+    # The teacher on disk is not the one that labeled round 1's pool any more.
+    teacher_path = tmp_path / "round_0" / "model.keras"
+    teacher = keras.saving.load_model(teacher_path)
+    teacher.set_weights([weight + 1.0 for weight in teacher.get_weights()])
+    teacher.save(teacher_path)
+    with pytest.raises(ValueError, match="another teacher"):
+        train.train_and_evaluate(config, tmp_path)
+
+
+def billion_scale_config():
+    config = _recipe("billion_scale_cifar10")
+    config.data.source = "digits"
+    config.data.labels_per_class = 5
+    config.train.epochs = 1
+    section = config.billion_scale
+    section.student_model.name = "resnet_tiny"
+    _noised(section.student_model)
+    section.pretrain_epochs = 2
+    section.finetune_epochs = 2
+    return config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "phase, epoch",
+    [("pretrain", None), ("finetune", 0)],
+    ids=["pretrain_in_first_epoch", "finetune_after_epoch_0"],
+)
+def test_billion_scale_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs):
+    straight = straight_runs("billion_scale", billion_scale_config())
+    fit_index = {"pretrain": 1, "finetune": 2}[phase]
+    _interrupt_and_resume(billion_scale_config(), tmp_path, InterruptFit(fit_index, epoch))
+    assert_same_models(straight, tmp_path)
+
+
+def meta_pseudo_labels_config():
+    config = _recipe("mpl_cifar10")
+    config.data.source = "digits"
+    config.data.labels_per_class = 5
+    _noised(config.model)
+    config.train.epochs = 2
+    # Sampled pseudo-labels draw from the algorithm's own seed generator every step.
+    config.mpl.pseudo_labels = "sample"
+    config.mpl.finetune_epochs = 2
+    return config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "phase, epoch",
+    [("mpl", 0), ("finetune", None)],
+    ids=["mpl_after_epoch_0", "finetune_in_first_epoch"],
+)
+def test_meta_pseudo_labels_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs):
+    straight = straight_runs("meta_pseudo_labels", meta_pseudo_labels_config())
+    fit_index = {"mpl": 0, "finetune": 1}[phase]
+    _interrupt_and_resume(meta_pseudo_labels_config(), tmp_path, InterruptFit(fit_index, epoch))
+    assert_same_models(straight, tmp_path)
+
+
+def divide_mix_config():
+    config = _recipe("dividemix_digits")
+    _noised(config.model)
+    config.train.epochs = 3
+    return config
+
+
+@pytest.mark.slow
+def test_divide_mix_resumes_bit_for_bit(tmp_path, straight_runs):
+    config = divide_mix_config()
+    straight = straight_runs("divide_mix", config)
+    # DivideMix fits one epoch per call (fit index = epoch): stop after its first DivideMix
+    # epoch, between the fit and the saving of its state.
+    first = config.dividemix.warmup_epochs
+    with pytest.raises(Interrupt):
+        train.train_and_evaluate(config, tmp_path, callbacks=[InterruptFit(first, epoch=first)])
+    train.train_and_evaluate(config, tmp_path)
+    assert_same_models(straight, tmp_path)
+
+
+def _history_rows(path):
+    return len(path.read_text().splitlines()) if path.is_file() else 0
+
+
+@pytest.mark.slow
+def test_noisy_student_killed_with_sigkill_resumes_bit_for_bit(tmp_path):
+    """The issue's case: `kill -9` of `kerasssl train` during round 1's student, then a rerun."""
+    overrides = [
+        "--config=noisy_student_digits:smoke",
+        "--config.train.verbose=0",
+        "--config.train.epochs=1",
+        "--config.noisy_student.student_epochs=8",
+        "--config.noisy_student.unlabeled_ratio=1",
+        "--config.noisy_student.student_model.kwargs.dropout_rate=0.3",
+        "--config.noisy_student.student_model.kwargs.stochastic_depth_rate=0.3",
+    ]
+    command = [sys.executable, "-m", "kerasssl.cli", "train", *overrides]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    killed = tmp_path / "killed"
+    history = killed / "round_1" / "history.csv"
+    log = tmp_path / "killed.log"  # a file, not a pipe: a full pipe would block the run
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [*command, f"--workdir={killed}"], cwd=REPO_ROOT, env=env, stdout=output, stderr=output
+        )
+        deadline = time.monotonic() + 300
+        # Header + 2 epochs: the student is mid-phase, with 2 epochs backed up.
+        while _history_rows(history) < 3 and process.poll() is None:
+            assert time.monotonic() < deadline, "the student never reached its third epoch"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)  # a no-op if the run already ended
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, log.read_text()[-3000:]
+    assert not (killed / "round_1" / "model.keras").exists(), "killed too late: the phase ended"
+    for workdir in (killed, tmp_path / "straight"):
+        result = subprocess.run(
+            [*command, f"--workdir={workdir}"], cwd=REPO_ROOT, env=env, capture_output=True
+        )
+        assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert completed_epochs(killed / "round_1") == 8
+    assert_same_models(tmp_path / "straight", killed)

@@ -8,8 +8,8 @@ the same initial weights). Weights must match bit for bit (CPU, op determinism o
 
 Each run costs seconds, but a test holds two or three of them (the uninterrupted run is shared
 by the tests of one recipe): the supervised test and the Noisy Student teacher check run by
-default, the others (10-40 s of CPU each) with --run-slow. `test_seed_generator_checkpointing`
-checks the restored seeds themselves, fast.
+default, the others (11-34 s of CPU each, the SIGKILL test 68 s) with --run-slow.
+`tests/algorithms/test_seed_generator_checkpointing.py` checks the restored seeds themselves.
 """
 
 import importlib.util

@@ -4,10 +4,7 @@ import keras
 import tensorflow as tf
 
 from kerasssl import optimizers
-
-
-def _num_classes(model):
-    return int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else None
+from kerasssl.algorithms.class_counts import check_same_classes
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
@@ -20,7 +17,9 @@ class Distiller(keras.distillation.Distiller):
     term whatever T). This subclass only adds what kerasssl needs: a clear error when teacher
     and student predict different numbers of classes, coupled L2 on the student's kernels
     (PyTorch `SGD(weight_decay=...)` semantics, as the CIFAR recipes use) and a `get_config`
-    holding the hyperparameters instead of loss objects. Compile it with the student loss:
+    holding the hyperparameters instead of loss objects. The class counts are checked at
+    construction, or on the first batch for networks made without an input shape. Compile it
+    with the student loss:
     `compile(optimizer, loss=kerasssl.losses.CrossEntropy(), metrics=[...])`.
 
     Args:
@@ -51,12 +50,8 @@ class Distiller(keras.distillation.Distiller):
         for name, model in (("teacher", teacher), ("student", student)):
             if not isinstance(model, keras.Model):
                 raise TypeError(f"{name} must be a keras.Model, got {type(model).__name__}.")
-        teacher_classes, student_classes = _num_classes(teacher), _num_classes(student)
-        if teacher_classes != student_classes:
-            raise ValueError(
-                f"teacher predicts {teacher_classes} classes but student predicts "
-                f"{student_classes}: build the student with num_classes={teacher_classes}."
-            )
+        # Unbuilt networks are built (and checked) on the other's input shape, else in `build`.
+        check_same_classes(teacher, student)
         if not isinstance(temperature, int | float) or temperature <= 0:
             raise ValueError(f"temperature must be a number > 0, got {temperature!r}.")
         if l2_weight_decay < 0:
@@ -79,6 +74,12 @@ class Distiller(keras.distillation.Distiller):
         self.temperature = temperature
         self.l2_weight_decay = l2_weight_decay
         self.built = student.built
+
+    def build(self, input_shape):
+        # Keras builds the algorithm on the first batch, before any loss: networks made
+        # without an input shape get their class counts checked here.
+        check_same_classes(self.teacher, self.student, tuple(input_shape[1:]))
+        self.built = True
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x, y, y_pred, sample_weight, training)

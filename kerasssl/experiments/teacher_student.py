@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from kerasssl import files, losses
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import supervised
+from kerasssl.experiments import progress, supervised
 from kerasssl.pseudo_labels import label_images, load_probabilities
 
 
@@ -45,7 +45,7 @@ def finish_phase(folder, model, metrics):
     files.atomic_write_json(pathlib.Path(folder) / "metrics.json", metrics)
 
 
-def supervised_phase(config, data, labeled, folder, callbacks=(), initial_model=None):
+def supervised_phase(config, data, labeled, folder, callbacks=(), initial_model=None, title=None):
     """Trains a supervised phase into `folder` unless it finished before; returns its metrics.
 
     A phase killed midway resumes from its backup/ when run again.
@@ -58,9 +58,12 @@ def supervised_phase(config, data, labeled, folder, callbacks=(), initial_model=
         callbacks: extra Keras callbacks.
         initial_model: None (a fresh `config.model`) or a callable returning the network to
             start from; called only when the phase has to run.
+        title: the phase's banner (`progress.phase_banner`), None for none.
     """
     folder = pathlib.Path(folder)
     metrics = finished(folder)
+    if title:
+        progress.phase_banner(config, title, metrics)
     if metrics is None:
         folder.mkdir(parents=True, exist_ok=True)
         model = initial_model() if initial_model is not None else None
@@ -99,7 +102,7 @@ def pseudo_label(teacher, data, folder, config, section):
         folder,
         shard_size=section.shard_size,
         batch_size=config.train.eval_batch_size,
-        verbose=1 if config.train.verbose in ("auto", 1, "1") else 0,
+        verbose=progress.progress_bar_verbosity(config.train),
     )
     return load_probabilities(folder)
 

@@ -2,6 +2,8 @@
 metrics file), metrics as strict JSON, and `.keras` files loaded with a clear error when damaged.
 """
 
+import csv
+import io
 import json
 import math
 import os
@@ -47,6 +49,19 @@ def _finite_or_null(value):
     if isinstance(value, list | tuple):
         return [_finite_or_null(item) for item in value]
     return value
+
+
+def atomic_write_csv(path, records):
+    """Writes dicts as CSV rows; the columns are every key, in order of first appearance.
+
+    A record without a column leaves its cell empty (warm-up epochs have no split figures).
+    """
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    atomic_write_text(path, text.getvalue())
 
 
 def atomic_save_model(model, path):

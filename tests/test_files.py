@@ -54,3 +54,10 @@ def test_a_damaged_keras_file_is_named_damaged(tmp_path):
         files.load_model(path)
     with pytest.raises(FileNotFoundError):
         files.load_model(tmp_path / "missing.keras")
+
+
+def test_atomic_write_csv_takes_every_key_and_leaves_missing_cells_empty(tmp_path):
+    path = tmp_path / "history.csv"
+    files.atomic_write_csv(path, [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "auc": 0.9, "loss": 0.4}])
+    assert path.read_text() == "epoch,loss,auc\n1,0.5,\n2,0.4,0.9\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv"]

@@ -8,6 +8,7 @@ atomically); rerunning the same command continues from the last completed epoch.
 from 1; the co-divide's clean-set sizes and, when the noise is known, split AUC, precision and
 recall). It is rewritten from the saved state after each save, so a kill anywhere leaves no
 duplicate or orphan row. TensorBoard gets the same figures under `tensorboard/divide_mix`.
+`model.keras` is the averaged network users predict with (`DivideMix.averaged_network`).
 """
 
 import json
@@ -272,9 +273,12 @@ def run(context):
     scalar_writer.close()
     seconds = time.perf_counter() - start
 
-    files.atomic_save_model(algorithm, workdir / "model.keras")
+    network = algorithm.averaged_network(data.input_shape)
+    files.atomic_save_model(network, workdir / "model.keras")
+    # Scored as `kerasssl evaluate` scores model.keras.
+    network.compile(loss=losses.CrossEntropy(), metrics=[shared.accuracy_metric()])
     test_dataset = shared.eval_dataset(data.test, config)
-    test = algorithm.evaluate(test_dataset, return_dict=True, verbose=0)
+    test = network.evaluate(test_dataset, return_dict=True, verbose=0)
     metrics = {
         "test_accuracy": float(test["accuracy"]),
         "test_loss": float(test["loss"]),
@@ -292,6 +296,6 @@ def run(context):
     }
     if validation is not None:
         metrics["validation_accuracy"] = float(
-            algorithm.evaluate(validation, return_dict=True, verbose=0)["accuracy"]
+            network.evaluate(validation, return_dict=True, verbose=0)["accuracy"]
         )
     return metrics

@@ -1,5 +1,5 @@
-"""The DivideMix experiment's user-facing output: banners, epoch numbers, history.csv and
-TensorBoard scalars."""
+"""The DivideMix experiment's user-facing output: banners, epoch numbers, history.csv,
+TensorBoard scalars and the averaged model.keras."""
 
 import contextlib
 import csv
@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from kerasssl import files, train
+from kerasssl.algorithms.divide_mix import DivideMix
 from kerasssl.experiments import divide_mix
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "dividemix_digits.py"
@@ -89,6 +90,16 @@ def test_tensorboard_gets_the_split_figures_per_epoch(finished_run):
         }
         assert scalars[name] == pytest.approx(expected), name
     assert sorted(scalars["auc_1"]) == [1, 2]  # Keras' 0-based epoch index, as its own scalars
+
+
+def test_model_file_is_the_averaged_network_and_evaluates_as_the_run(finished_run):
+    workdir, metrics, _ = finished_run
+    network = keras.saving.load_model(workdir / "model.keras")
+    assert not isinstance(network, DivideMix)  # a functional model, not the algorithm
+    assert network.name == "divide_mix_average" and network.layers[-1].name == "average_logits"
+    evaluated = train.evaluate_workdir(workdir)
+    assert evaluated["test_accuracy"] == metrics["test_accuracy"]
+    assert evaluated["test_loss"] == pytest.approx(metrics["test_loss"], rel=1e-6)
 
 
 def test_a_kill_around_the_state_save_leaves_history_csv_without_duplicates(

@@ -93,7 +93,7 @@ def export_saved_model(workdir):
     place, keeps both forms of the network identical.
     """
     workdir = pathlib.Path(workdir)
-    model = keras.saving.load_model(workdir / "model.keras", compile=False)
+    model = files.load_model(workdir / "model.keras", compile=False)
     files.atomic_export(model, workdir / "saved_model")
 
 

@@ -2,12 +2,19 @@
 metrics file), metrics as strict JSON, and `.keras` files loaded with a clear error when damaged.
 """
 
+import contextlib
+import csv
+import io
 import json
+import logging
 import math
 import os
 import pathlib
+import shutil
 import tempfile
 import zipfile
+
+from absl import logging as absl_logging
 
 
 def atomic_write_text(path, text):
@@ -49,6 +56,19 @@ def _finite_or_null(value):
     return value
 
 
+def atomic_write_csv(path, records):
+    """Writes dicts as CSV rows; the columns are every key, in order of first appearance.
+
+    A record without a column leaves its cell empty (warm-up epochs have no split figures).
+    """
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    atomic_write_text(path, text.getvalue())
+
+
 def atomic_save_model(model, path):
     """Saves a Keras model to `path` (a `.keras` file) atomically."""
     path = pathlib.Path(path)
@@ -86,3 +106,45 @@ def load_model(path, **kwargs):
         return keras.saving.load_model(path, **kwargs)
     except (zipfile.BadZipFile, EOFError) as error:
         raise ValueError(f"{damaged} ({type(error).__name__}: {error})") from None
+
+
+def atomic_export(model, folder):
+    """Exports `model` as a TensorFlow SavedModel (`model.export`) into `folder` atomically.
+
+    The SavedModel is written beside `folder` and renamed into place, so `folder` never holds
+    half an export; an older export is replaced.
+    """
+    folder = pathlib.Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = folder.with_name(f".{folder.name}.partial")
+    previous = folder.with_name(f".{folder.name}.previous")
+    for leftover in (temporary, previous):
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        with _quiet_tensorflow_logs():
+            model.export(str(temporary), format="tf_saved_model", verbose=False)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    # A directory cannot replace a non-empty one: move the old export aside first.
+    if folder.exists():
+        os.replace(folder, previous)
+    os.replace(temporary, folder)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow_logs():
+    """Hides TensorFlow's INFO lines about each traced function and asset of an export."""
+    # TensorFlow logs through absl, and while saving it sets absl's verbosity and restores
+    # the one it found: lowering that verbosity (not a logger's level) is what sticks.
+    verbosity = absl_logging.get_verbosity()
+    tensorflow_logger = logging.getLogger("tensorflow")
+    level = tensorflow_logger.level
+    absl_logging.set_verbosity(min(verbosity, absl_logging.WARNING))
+    tensorflow_logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        absl_logging.set_verbosity(verbosity)
+        tensorflow_logger.setLevel(level)

@@ -6,7 +6,8 @@ A workdir holds:
     backup/          Keras BackupAndRestore state: rerunning the same command resumes
     tensorboard/     TensorBoard logs
     history.csv      one row per epoch (appended across resumes)
-    model.keras      the final network (written atomically)
+    model.keras      the final network (written atomically); loading it needs `import kerasssl`
+    saved_model/     the same network as a TensorFlow SavedModel: serving needs TensorFlow only
     metrics.json     final metrics, at least `test_accuracy` (written atomically)
 Multi-phase algorithms (teacher then student, rounds) keep one such folder per phase inside it.
 """
@@ -73,6 +74,7 @@ def train_and_evaluate(config, workdir, callbacks=(), overwrite=False):
         try:
             experiment = get_experiment(config.algorithm)
             metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
+            export_saved_model(workdir)
             if data.label_noise is not None:
                 metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
             files.atomic_write_json(workdir / "metrics.json", metrics)
@@ -82,6 +84,17 @@ def train_and_evaluate(config, workdir, callbacks=(), overwrite=False):
         return metrics
     finally:
         keras.config.set_dtype_policy(previous_policy)
+
+
+def export_saved_model(workdir):
+    """Exports `workdir/model.keras` to `workdir/saved_model/` (`tf.saved_model.load`, TF Serving).
+
+    Every experiment saves its final network as model.keras; exporting that file here, in one
+    place, keeps both forms of the network identical.
+    """
+    workdir = pathlib.Path(workdir)
+    model = files.load_model(workdir / "model.keras", compile=False)
+    files.atomic_export(model, workdir / "saved_model")
 
 
 def load_workdir_config(workdir):

@@ -54,3 +54,42 @@ def test_a_damaged_keras_file_is_named_damaged(tmp_path):
         files.load_model(path)
     with pytest.raises(FileNotFoundError):
         files.load_model(tmp_path / "missing.keras")
+
+
+def test_atomic_write_csv_takes_every_key_and_leaves_missing_cells_empty(tmp_path):
+    path = tmp_path / "history.csv"
+    files.atomic_write_csv(path, [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "auc": 0.9, "loss": 0.4}])
+    assert path.read_text() == "epoch,loss,auc\n1,0.5,\n2,0.4,0.9\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv"]
+
+
+def test_atomic_export_replaces_an_older_export_and_leaves_no_temporary(tmp_path):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    def model(bias):
+        inputs = keras.Input((2,))
+        dense = keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros")
+        outputs = dense(inputs)
+        dense.bias.assign([bias])
+        return keras.Model(inputs, outputs)
+
+    folder = tmp_path / "saved_model"
+    files.atomic_export(model(1.0), folder)
+    files.atomic_export(model(2.0), folder)
+    loaded = tf.saved_model.load(str(folder))  # kept: the function reads its variables
+    assert float(loaded.serve(np.zeros((1, 2), np.float32))[0, 0]) == 2.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["saved_model"]
+
+
+def test_failed_export_keeps_the_older_one(tmp_path):
+    import keras
+
+    inputs = keras.Input((2,))
+    folder = tmp_path / "saved_model"
+    files.atomic_export(keras.Model(inputs, keras.layers.Dense(1)(inputs)), folder)
+    with pytest.raises(ValueError):
+        files.atomic_export(keras.Sequential([keras.layers.Dense(1)]), folder)  # never built
+    assert (folder / "saved_model.pb").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["saved_model"]

@@ -4,11 +4,8 @@ import keras
 import tensorflow as tf
 
 from kerasssl import optimizers
+from kerasssl.algorithms.class_counts import check_same_classes
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
-
-
-def _num_classes(model):
-    return int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else None
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
@@ -21,7 +18,9 @@ class Distiller(SeedGeneratorCheckpointing, keras.distillation.Distiller):
     term whatever T). This subclass only adds what kerasssl needs: a clear error when teacher
     and student predict different numbers of classes, coupled L2 on the student's kernels
     (PyTorch `SGD(weight_decay=...)` semantics, as the CIFAR recipes use) and a `get_config`
-    holding the hyperparameters instead of loss objects. Compile it with the student loss:
+    holding the hyperparameters instead of loss objects. The class counts are checked at
+    construction, or on the first batch for networks made without an input shape. Compile it
+    with the student loss:
     `compile(optimizer, loss=kerasssl.losses.CrossEntropy(), metrics=[...])`.
 
     Args:
@@ -52,12 +51,8 @@ class Distiller(SeedGeneratorCheckpointing, keras.distillation.Distiller):
         for name, model in (("teacher", teacher), ("student", student)):
             if not isinstance(model, keras.Model):
                 raise TypeError(f"{name} must be a keras.Model, got {type(model).__name__}.")
-        teacher_classes, student_classes = _num_classes(teacher), _num_classes(student)
-        if teacher_classes != student_classes:
-            raise ValueError(
-                f"teacher predicts {teacher_classes} classes but student predicts "
-                f"{student_classes}: build the student with num_classes={teacher_classes}."
-            )
+        # Unbuilt networks are built (and checked) on the other's input shape, else in `build`.
+        check_same_classes(teacher, student)
         if not isinstance(temperature, int | float) or temperature <= 0:
             raise ValueError(f"temperature must be a number > 0, got {temperature!r}.")
         if l2_weight_decay < 0:
@@ -80,6 +75,12 @@ class Distiller(SeedGeneratorCheckpointing, keras.distillation.Distiller):
         self.temperature = temperature
         self.l2_weight_decay = l2_weight_decay
         self.built = student.built
+
+    def build(self, input_shape):
+        # Keras builds the algorithm on the first batch, before any loss: networks made
+        # without an input shape get their class counts checked here.
+        check_same_classes(self.teacher, self.student, tuple(input_shape[1:]))
+        self.built = True
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x, y, y_pred, sample_weight, training)

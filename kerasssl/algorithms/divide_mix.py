@@ -73,8 +73,9 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
     loss trackers report the unscaled values.
 
     `call` returns the mean of the two networks' logits, so `evaluate` and `predict` use the
-    averaged networks as the paper does at test time. Set `current_epoch` (a variable) before
-    each epoch: it drives the lambda_u ramp.
+    averaged networks as the paper does at test time; `averaged_network()` is the same
+    prediction as a plain functional model, the one to save for users. Set `current_epoch` (a
+    variable) before each epoch: it drives the lambda_u ramp.
 
     Args:
         network_1, network_2: `keras.Model`s mapping images to logits (different inits).
@@ -162,6 +163,30 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
         logits_1 = ops.cast(self.network_1(inputs, training=training), "float32")
         logits_2 = ops.cast(self.network_2(inputs, training=training), "float32")
         return (logits_1 + logits_2) / 2.0
+
+    def averaged_network(self, input_shape=None):
+        """The network to predict with: a functional `keras.Model` averaging both logits.
+
+        It computes what `call` computes (the mean of the two networks' float32 logits; the
+        reference's `test` sums them, which has the same argmax) and shares the networks'
+        weights, but holds no training state: save this, not the algorithm, for users.
+
+        Args:
+            input_shape: the image shape; None reads it from `network_1.inputs`.
+        """
+        if input_shape is None:
+            if not getattr(self.network_1, "inputs", None):
+                raise ValueError(
+                    "network_1 has no known input shape: pass input_shape=(height, width, "
+                    "channels) to averaged_network."
+                )
+            input_shape = tuple(self.network_1.inputs[0].shape[1:])
+        inputs = keras.Input(input_shape, name="images")
+        # float32 as `call`, whatever the dtype policy.
+        average = keras.layers.Average(dtype="float32", name="average_logits")(
+            [self.network_1(inputs), self.network_2(inputs)]
+        )
+        return keras.Model(inputs, average, name="divide_mix_average")
 
     def compile(self, optimizer="rmsprop", **kwargs):
         super().compile(optimizer=optimizer, **kwargs)

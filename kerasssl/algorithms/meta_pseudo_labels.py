@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasssl import optimizers
+from kerasssl.algorithms.class_counts import check_same_classes
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature
 from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
@@ -116,13 +117,9 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
                 raise TypeError(f"{name} must be a keras.Model, got {type(network).__name__}.")
         if teacher is student:
             raise ValueError("teacher and student must be two different models.")
-        teacher_classes = int(teacher.outputs[0].shape[-1]) if teacher.built else None
-        student_classes = int(student.outputs[0].shape[-1]) if student.built else None
-        if teacher_classes != student_classes:
-            raise ValueError(
-                f"teacher predicts {teacher_classes} classes but student predicts "
-                f"{student_classes}: build both with the same num_classes."
-            )
+        # Unbuilt networks are built (and checked) on the other's input shape, else in `build`
+        # on the first batch; None until then.
+        num_classes = check_same_classes(teacher, student)
         check_temperature(uda_temperature)
         if pseudo_labels not in PSEUDO_LABELS:
             raise ValueError(
@@ -149,7 +146,7 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
                 raise ValueError(f"{name} must be >= 0, got {value}.")
         self.teacher = teacher
         self.student = student
-        self.num_classes = teacher_classes
+        self.num_classes = num_classes
         self.uda_weight = float(uda_weight)
         self.uda_temperature = float(uda_temperature)
         self.confidence_threshold = float(confidence_threshold)
@@ -186,6 +183,13 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
             )
         }
         self.built = teacher.built and student.built
+
+    def build(self, input_shape):
+        # Keras builds the algorithm when it first sees images (evaluate, predict); train_step
+        # calls this on its first labeled batch. Networks made without an input shape are built
+        # here, and their class counts checked before any loss is computed.
+        self.num_classes = check_same_classes(self.teacher, self.student, tuple(input_shape[1:]))
+        self.built = True
 
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)
@@ -241,6 +245,8 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
             raise ValueError("compile the algorithm with `student_optimizer` before fit.")
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         labeled = inputs["labeled"]
+        if self.num_classes is None:
+            self.build(labeled.shape)
         weak = inputs[f"unlabeled_{self.weak_view}"]
         strong = inputs[f"unlabeled_{self.strong_view}"]
         labels_one_hot = ops.one_hot(ops.cast(labels, "int32"), self.num_classes)

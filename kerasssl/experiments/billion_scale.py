@@ -13,7 +13,9 @@ import dataclasses
 import numpy as np
 
 from kerasssl import files
+from kerasssl.algorithms import class_counts
 from kerasssl.experiments import context as shared
+from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
 from kerasssl.pseudo_labels import (
     TopKPerClass,
@@ -37,17 +39,23 @@ def run(context):
     TopKPerClass(section.k, section.p, data.num_classes)
 
     teacher_metrics = phases.supervised_phase(
-        config, data, data.labeled, workdir / "teacher", context.callbacks
+        config,
+        data,
+        data.labeled,
+        workdir / "teacher",
+        context.callbacks,
+        title=f"billion-scale teacher on {len(data.labeled)} labels",
     )
     teacher = phases.load_model(workdir / "teacher")
-    phases.check_same_classes(teacher, _student_model(config, data))
+    class_counts.check_same_classes(teacher, _student_model(config, data))
+    progress.banner(config, f"billion-scale: the teacher labels {len(data.unlabeled)} images")
     label_images(
         teacher,
         data.unlabeled.images,
         workdir / "pseudo_labels",
         shard_size=section.shard_size,
         batch_size=config.train.eval_batch_size,
-        verbose=0,
+        verbose=progress.progress_bar_verbosity(config.train),
     )
     # Streams the shards: memory O(K x classes) besides one shard.
     selection = select_top_k_per_class(read_shards(workdir / "pseudo_labels"), section.k, section.p)
@@ -68,6 +76,8 @@ def run(context):
         context.callbacks,
         initial_model=lambda: _student_model(config, data),
         phase_index=1,
+        title=f"billion-scale student pre-trained on the top-{section.k} per class "
+        f"({len(selection)} pseudo-labels)",
     )
     finetune_config = phases.phase_config(
         config,
@@ -82,6 +92,7 @@ def run(context):
         context.callbacks,
         initial_model=lambda: phases.load_model(workdir / "pretrain"),
         phase_index=2,
+        title=f"billion-scale student fine-tuned on {len(data.labeled)} labels",
     )
     files.atomic_save_model(phases.load_model(workdir / "finetune"), workdir / "model.keras")
     selected_accuracy = float(

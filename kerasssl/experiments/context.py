@@ -11,6 +11,7 @@ import numpy as np
 from kerasssl import augment, metrics, optimizers, schedules
 from kerasssl.data import pipelines
 from kerasssl.data.prepare import PreparedData
+from kerasssl.experiments import progress
 from kerasssl.experiments.divergence import StopOnDivergence
 from kerasssl.models import registry
 
@@ -152,6 +153,6 @@ def fit_phase(
         steps_per_epoch=steps_in_epoch,
         validation_data=validation,
         callbacks=fit_callbacks(folder, callbacks),
-        verbose=train_config.verbose,
+        verbose=progress.fit_verbosity(train_config),
         shuffle=False,  # the pipeline shuffles, seeded
     )

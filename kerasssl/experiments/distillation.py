@@ -8,6 +8,7 @@ from kerasssl import files, losses
 from kerasssl.algorithms.distiller import Distiller
 from kerasssl.data import pipelines
 from kerasssl.experiments import context as shared
+from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
 
 
@@ -16,11 +17,17 @@ def run(context):
     section = config.distillation
     teacher_folder = workdir / "teacher"
     teacher_metrics = phases.supervised_phase(
-        config, data, data.labeled, teacher_folder, context.callbacks
+        config,
+        data,
+        data.labeled,
+        teacher_folder,
+        context.callbacks,
+        title=f"distillation teacher on {len(data.labeled)} labels",
     )
     teacher = phases.load_model(teacher_folder)
     student_folder = workdir / "student"
     student_metrics = phases.finished(student_folder)
+    progress.phase_banner(config, "distillation student", student_metrics)
     if student_metrics is None:
         student_folder.mkdir(parents=True, exist_ok=True)
         phases.seed_phase(config, 1)

@@ -3,6 +3,12 @@
 The run is resumable between epochs: after every epoch both networks, both optimizers, the
 in-step seed state and the per-epoch history go into one file (`divide_mix_state.npz`, written
 atomically); rerunning the same command continues from the last completed epoch.
+
+`history.csv` holds the same per-epoch records as `metrics.json`'s `per_epoch` (epochs counted
+from 1; the co-divide's clean-set sizes and, when the noise is known, split AUC, precision and
+recall). It is rewritten from the saved state after each save, so a kill anywhere leaves no
+duplicate or orphan row. TensorBoard gets the same figures under `tensorboard/divide_mix`.
+`model.keras` is the averaged network users predict with (`DivideMix.averaged_network`).
 """
 
 import json
@@ -13,12 +19,14 @@ import warnings
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kerasssl import files, losses
 from kerasssl.algorithms.divide_mix import DivideMix
 from kerasssl.algorithms.seed_generator_checkpointing import seed_generator_states
 from kerasssl.data import divide_mix_pipeline
 from kerasssl.experiments import context as shared
+from kerasssl.experiments import progress
 from kerasssl.experiments.divergence import StopOnDivergence
 from kerasssl.noisy_labels.co_divide import co_divide
 from kerasssl.noisy_labels.gmm_split import check_threshold
@@ -130,15 +138,49 @@ def load_state(algorithm, path):
     return state["completed_epochs"], state["history"]
 
 
+class _StopAfterOneEpoch(keras.callbacks.Callback):
+    """Lets `fit(initial_epoch=k, epochs=N)` run epoch k only, so Keras prints "Epoch k+1/N"."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = True
+
+
 def _epoch_callbacks(workdir, extra):
     workdir = pathlib.Path(workdir)
     return [
         # First: a diverged epoch raises before it is logged, and so before its state is saved.
         StopOnDivergence(workdir),
-        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False),
         *extra,
+        _StopAfterOneEpoch(),  # last: every other callback sees the epoch end first
     ]
+
+
+def _save_epoch(algorithm, workdir, completed_epochs, history):
+    # The state first, then the CSV rewritten from the same history: a kill in between leaves
+    # the CSV one row short, and the next run rewrites it from the state it resumes from.
+    save_state(algorithm, workdir / STATE_FILE, completed_epochs, history)
+    files.atomic_write_csv(workdir / "history.csv", history)
+
+
+def _write_scalars(writer, record, step):
+    """The record's figures as TensorBoard scalars (Keras' own callback has the losses)."""
+    with writer.as_default():
+        for name, value in record.items():
+            if name not in ("epoch", "phase") and isinstance(value, int | float):
+                tf.summary.scalar(name, value, step=step)
+    writer.flush()
+
+
+def _epoch_banner(config, record, epochs):
+    if record["phase"] == "warmup":
+        progress.banner(config, f"DivideMix warm-up: epoch {record['epoch']} of {epochs}")
+        return
+    sizes = " and ".join(str(record[f"clean_set_size_{index}"]) for index in (1, 2))
+    text = f"DivideMix: epoch {record['epoch']} of {epochs}; co-divide clean sets {sizes}"
+    if "auc_1" in record:
+        text += f", split AUC {record['auc_1']:.3f} and {record['auc_2']:.3f}"
+    progress.banner(config, text)
 
 
 def _network_accuracy(network, dataset):
@@ -166,11 +208,14 @@ def run(context):
     steps_in_epoch = shared.steps_per_epoch(config.train, len(train))
     divide_mix_steps_in_epoch = divide_mix_steps(settings, steps_in_epoch)
     algorithm = build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch)
-    state_path = workdir / STATE_FILE
-    start_epoch, history = load_state(algorithm, state_path)
+    start_epoch, history = load_state(algorithm, workdir / STATE_FILE)
+    if history:
+        # The run may have been killed after saving its state but before writing the CSV.
+        files.atomic_write_csv(workdir / "history.csv", history)
     is_noisy = data.label_noise.is_noisy if data.label_noise is not None else None
     validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
     callbacks = _epoch_callbacks(workdir, context.callbacks)
+    scalar_writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "divide_mix"))
     start = time.perf_counter()
     for epoch in range(start_epoch, epochs):
         epoch_start = time.perf_counter()
@@ -208,13 +253,14 @@ def run(context):
             record.update(sizes)
             steps = divide_mix_steps_in_epoch
             record["lambda_u"] = float(algorithm.unlabeled_weight())
+        _epoch_banner(config, record, epochs)
         fit = algorithm.fit(
             dataset,
             initial_epoch=epoch,
-            epochs=epoch + 1,
+            epochs=epochs,
             steps_per_epoch=steps,
             callbacks=callbacks,
-            verbose=config.train.verbose,
+            verbose=progress.fit_verbosity(config.train),
             shuffle=False,  # the pipeline shuffles, seeded
         )
         record.update({name: float(values[-1]) for name, values in fit.history.items()})
@@ -224,12 +270,17 @@ def run(context):
             )
         record["seconds"] = round(time.perf_counter() - epoch_start, 2)
         history.append(record)
-        save_state(algorithm, state_path, epoch + 1, history)
+        _save_epoch(algorithm, workdir, epoch + 1, history)
+        _write_scalars(scalar_writer, record, step=epoch)  # Keras' epoch index, as its scalars
+    scalar_writer.close()
     seconds = time.perf_counter() - start
 
-    files.atomic_save_model(algorithm, workdir / "model.keras")
+    network = algorithm.averaged_network(data.input_shape)
+    files.atomic_save_model(network, workdir / "model.keras")
+    # Scored as `kerasssl evaluate` scores model.keras.
+    network.compile(loss=losses.CrossEntropy(), metrics=[shared.accuracy_metric()])
     test_dataset = shared.eval_dataset(data.test, config)
-    test = algorithm.evaluate(test_dataset, return_dict=True, verbose=0)
+    test = network.evaluate(test_dataset, return_dict=True, verbose=0)
     metrics = {
         "test_accuracy": float(test["accuracy"]),
         "test_loss": float(test["loss"]),
@@ -247,6 +298,6 @@ def run(context):
     }
     if validation is not None:
         metrics["validation_accuracy"] = float(
-            algorithm.evaluate(validation, return_dict=True, verbose=0)["accuracy"]
+            network.evaluate(validation, return_dict=True, verbose=0)["accuracy"]
         )
     return metrics

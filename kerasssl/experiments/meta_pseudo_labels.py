@@ -12,6 +12,7 @@ from kerasssl import files, losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
 from kerasssl.data import pipelines
 from kerasssl.experiments import context as shared
+from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
 
 
@@ -86,6 +87,11 @@ def run(context):
     teacher_folder, student_folder = workdir / "teacher", workdir / "student"
     teacher_metrics = phases.finished(teacher_folder)
     student_metrics = phases.finished(student_folder)
+    title = (
+        f"Meta Pseudo Labels: teacher and student together on {len(data.labeled)} labels and "
+        f"{len(data.unlabeled)} unlabeled images"
+    )
+    progress.phase_banner(config, title, student_metrics if teacher_metrics else None)
     if teacher_metrics is None or student_metrics is None:
         mpl_folder = workdir / "mpl"
         mpl_folder.mkdir(parents=True, exist_ok=True)
@@ -123,6 +129,7 @@ def run(context):
             # MPL phase ran in this process.
             initial_model=lambda: phases.load_model(student_folder),
             phase_index=1,
+            title=f"Meta Pseudo Labels: the student fine-tuned on {len(data.labeled)} labels",
         )
         final = phases.load_model(finetune_folder)
         metrics["finetune"] = finetune_metrics

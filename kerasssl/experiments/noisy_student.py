@@ -14,8 +14,10 @@ import ml_collections
 import numpy as np
 
 from kerasssl import files
+from kerasssl.algorithms import class_counts
 from kerasssl.algorithms.noisy_student import NoisyStudent
 from kerasssl.experiments import context as shared
+from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
 from kerasssl.pseudo_labels import select_confident_balanced
 from kerasssl.pseudo_labels.student_dataset import student_dataset
@@ -142,9 +144,12 @@ def run(context):
     phases.check_unlabeled(data)
     teacher_folder = workdir / "round_0"
     teacher_metrics = phases.finished(teacher_folder)
-    if teacher_metrics is None:
+    teacher_title = f"Noisy Student teacher (round 0) on {len(data.labeled)} labels"
+    if teacher_metrics is not None:
+        progress.phase_banner(config, teacher_title, teacher_metrics)
+    else:
         teacher_metrics = phases.supervised_phase(
-            config, data, data.labeled, teacher_folder, context.callbacks
+            config, data, data.labeled, teacher_folder, context.callbacks, title=teacher_title
         )
         phases.write_summaries(
             workdir, 0, {"student_test_accuracy": teacher_metrics["test_accuracy"]}
@@ -154,16 +159,31 @@ def run(context):
     for round_index in range(1, section.rounds + 1):
         folder = workdir / f"round_{round_index}"
         metrics = phases.finished(folder)
-        if metrics is None:
+        title = f"Noisy Student round {round_index} of {section.rounds}"
+        if metrics is not None:
+            progress.phase_banner(config, title, metrics)
+        else:
             teacher = phases.load_model(previous_folder)
             student_check = _student_model(config, data, round_index)
-            phases.check_same_classes(teacher, student_check)
+            class_counts.check_same_classes(teacher, student_check)
             _warn_if_smaller(teacher, student_check, round_index)
             del student_check
+            progress.banner(
+                config,
+                f"{title}: the round-{round_index - 1} model labels {len(data.unlabeled)} "
+                "unlabeled images",
+            )
             probabilities = phases.pseudo_label(
                 teacher, data, folder / "pseudo_labels", config, section
             )
             selection = select(probabilities, section)
+            epochs = student_epochs(config, round_index) or config.train.epochs
+            progress.banner(
+                config,
+                f"{title}: student {student_model_config(config, round_index).name} on "
+                f"{len(data.labeled)} labels + {len(selection)} pseudo-labels, "
+                f"{progress.count(epochs, 'epoch')}",
+            )
             student = train_student(config, data, selection, folder, round_index, context.callbacks)
             selected_labels = selection.hard_labels
             true_labels = data.unlabeled.labels[selection.indices]

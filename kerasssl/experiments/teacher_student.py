@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from kerasssl import files, losses
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import supervised
+from kerasssl.experiments import progress, supervised
 from kerasssl.pseudo_labels import label_images, load_probabilities
 
 
@@ -22,7 +22,7 @@ def finished(folder):
 
 
 def load_model(folder):
-    return keras.saving.load_model(pathlib.Path(folder) / "model.keras", compile=False)
+    return files.load_model(pathlib.Path(folder) / "model.keras", compile=False)
 
 
 def evaluate(model, data, config):
@@ -56,7 +56,14 @@ def seed_phase(config, phase_index):
 
 
 def supervised_phase(
-    config, data, labeled, folder, callbacks=(), initial_model=None, phase_index=0
+    config,
+    data,
+    labeled,
+    folder,
+    callbacks=(),
+    initial_model=None,
+    phase_index=0,
+    title=None,
 ):
     """Trains a supervised phase into `folder` unless it finished before; returns its metrics.
 
@@ -72,9 +79,12 @@ def supervised_phase(
         initial_model: None (a fresh `config.model`) or a callable returning the network to
             start from; called only when the phase has to run.
         phase_index: the phase's place in its experiment (see `seed_phase`).
+        title: the phase's banner (`progress.phase_banner`), None for none.
     """
     folder = pathlib.Path(folder)
     metrics = finished(folder)
+    if title:
+        progress.phase_banner(config, title, metrics)
     if metrics is None:
         folder.mkdir(parents=True, exist_ok=True)
         seed_phase(config, phase_index)
@@ -95,16 +105,6 @@ def check_unlabeled(data):
         )
 
 
-def check_same_classes(teacher, student):
-    teacher_classes = int(teacher.outputs[0].shape[-1])
-    student_classes = int(student.outputs[0].shape[-1])
-    if teacher_classes != student_classes:
-        raise ValueError(
-            f"teacher predicts {teacher_classes} classes but student predicts {student_classes}: "
-            f"build the student with num_classes={teacher_classes}."
-        )
-
-
 def pseudo_label(teacher, data, folder, config, section):
     """Runs (or resumes) the labeling job of `teacher` over the unlabeled pool."""
     check_unlabeled(data)
@@ -114,7 +114,7 @@ def pseudo_label(teacher, data, folder, config, section):
         folder,
         shard_size=section.shard_size,
         batch_size=config.train.eval_batch_size,
-        verbose=1 if config.train.verbose in ("auto", 1, "1") else 0,
+        verbose=progress.progress_bar_verbosity(config.train),
     )
     return load_probabilities(folder)
 

@@ -2,8 +2,7 @@
 
 import pathlib
 
-import keras
-
+from kerasssl import files
 from kerasssl.data.prepare import prepare_data
 from kerasssl.pseudo_labels.labeling_job import label_images
 
@@ -34,7 +33,7 @@ def label_split(config, workdir, teacher_path=None, shard_size=4096):
             "the recipe's unlabeled pool is empty: set --config.data.labels_per_class=<n> so "
             "that the rest of the training split is unlabeled."
         )
-    teacher = keras.saving.load_model(teacher_path, compile=False)
+    teacher = files.load_model(teacher_path, compile=False)
     output_dir = workdir / "pseudo_labels"
     manifest = label_images(
         teacher,

@@ -11,6 +11,8 @@ def noisy_student_section():
     section.confidence_threshold = 0.3  # the paper's value on ImageNet
     section.images_per_class = 0  # balance every class to this count; 0: no balancing
     section.soft_targets = True  # soft probabilities (the paper's default) or hard ids
+    # A pseudo-labeled image weighs this much of a labeled one (1: every image the same, as
+    # the reference's lab_loss + unlabel_ratio * unl_loss).
     section.pseudo_label_weight = 1.0
     # The student's input noise: RandAugment on both streams, as in the paper.
     section.labeled_view = "strong"

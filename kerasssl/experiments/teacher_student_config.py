@@ -52,9 +52,11 @@ def billion_scale_section():
     section.p = 2  # classes an image may enter
     section.shard_size = 4096
     section.pretrain_epochs = 0  # 0: config.train.epochs
-    section.pretrain_steps_per_epoch = 0  # 0: one pass over the selected set
+    # 0: one pass over the selected set (not config.train.steps_per_epoch, the teacher's).
+    section.pretrain_steps_per_epoch = 0
     section.finetune_epochs = 0  # 0: config.train.epochs
     section.finetune_learning_rate = 0.0  # 0: config.train.base_learning_rate / 10
+    section.finetune_warmup_epochs = 0  # the student arrives pre-trained: no second warm-up
     section.student_model = model_section()
     return section
 

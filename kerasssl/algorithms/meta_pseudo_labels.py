@@ -83,7 +83,8 @@ class MetaPseudoLabels(keras.Model):
             `kerasssl.algorithms.uda.uda_loss`.
         uda_rampup_steps: steps over which `uda_weight` ramps up linearly from 0 (0: no ramp;
             both codes: 5,000 of 300,000).
-        mpl_weight: weight of the MPL feedback term (0 turns the teacher into plain UDA).
+        mpl_weight: weight of the MPL feedback term (0 turns the teacher into plain UDA; the
+            student's after-step pass is then skipped and `h` reports 0).
         label_smoothing: smoothing of the teacher's labeled CE and the student's pseudo-label
             CE (both codes: 0.15 on CIFAR-10).
         pseudo_labels: "argmax" or "sample" (a draw from the teacher's softmax).
@@ -392,6 +393,10 @@ class MetaPseudoLabels(keras.Model):
             "labeled_logits": ops.stop_gradient(student_labeled),
         }
         if self.exact:
+            return result
+        if not self.mpl_weight:
+            # Plain UDA: the feedback would be multiplied by 0, so skip the after-step pass.
+            result["h"] = ops.zeros((), "float32")
             return result
         # The new weights in training mode, as the "before" loss; discard BN-statistics updates.
         after_logits, _ = self.student.stateless_call(

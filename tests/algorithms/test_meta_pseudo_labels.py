@@ -288,6 +288,19 @@ def test_mpl_term_differentiates_the_chosen_view(mpl_logits_view):
         MetaPseudoLabels(_tiny_model(), _tiny_model(), exact=True, mpl_logits_view="weak")
 
 
+def test_plain_uda_skips_the_feedback_pass():
+    algorithm = _algorithm(mpl_weight=0.0)
+    x, y = _batch()
+    calls = []
+    stateless_call = algorithm.student.stateless_call
+    algorithm.student.stateless_call = lambda *args, **kwargs: (
+        calls.append(1) or (stateless_call(*args, **kwargs))
+    )
+    algorithm.train_step((x, y))
+    assert calls == [] and float(algorithm.trackers["h"].result()) == 0.0
+    assert float(algorithm.trackers["mpl_loss"].result()) == 0.0
+
+
 def test_get_config_round_trip():
     algorithm = MetaPseudoLabels(
         _tiny_model(),

@@ -15,6 +15,9 @@ Chosen on validation: K = 300 (K = 200 / 400 keep labels 56% / 45% right and pre
 labels 53% vs 49% right; with the 400-step teacher the fine-tuned student reached 0.4115
 (0.433), level with supervised). Fine-tuning on the 500 labels at a lower rate (lr / 40) or
 for 2 epochs instead of 5 gave 0.425 and 0.432 validation, no better than the default.
+Not re-measured after fine-tuning lost its second warm-up (issue 17): the numbers above had
+fine-tuning warm up again from learning rate 0 over its first epoch (40 of 200 steps); it now
+starts at its rate (config.billion_scale.finetune_warmup_epochs = 0).
 """
 
 from kerasssl import recipe_defaults, recipe_presets

@@ -48,6 +48,13 @@ asymmetric noise), `ce_<preset>` (plain cross-entropy, algorithm "supervised", s
 model, epochs, batch size and learning rate), and `smoke`.
 Noise uses the "flip" convention (the rate is the fraction of labels that really change);
 pass --config.data.noise.rate_convention=resample for the reference code's convention.
+Not re-measured after two changes to DivideMix's defaults (issue 17): lambda_u now ramps
+every step, as the reference's `linear_rampup(epoch + batch_idx / num_iter)` (it was set once
+per epoch at the epoch's start value, so it stayed an epoch behind: with rampup_epochs 4 the
+14-epoch runs above never passed 0.75 lambda_u), and warm-up batches hold
+2B images as the reference (was B; a warm-up epoch is still one pass over the noisy set, in
+half the steps). Options, off here: `labeled_pass_epochs` (DivideMix epochs of one pass over
+the labeled split) and `decay_all_parameters` (L2 on biases and BatchNorm too).
 """
 
 from kerasssl.experiments import divide_mix_config

@@ -17,6 +17,12 @@ pair40 after 10 epochs); the GMM split's AUC is 0.99-1.00 at sym50 (0.77, 0.89 a
 first three DivideMix epochs at pair40, then 0.99-1.00), the co-divided labeled set is 99.5% clean
 at sym50, and co-guesses on its unlabeled set are 95% right where the given labels are 2% right
 (per-epoch records in metrics.json; the last two figures are from the final networks).
+Not re-measured after two changes to DivideMix's defaults (issue 17): lambda_u now ramps
+every step, as the reference's `linear_rampup(epoch + batch_idx / num_iter)` (it was set once
+per epoch at the epoch's start value, so it stayed an epoch behind), and warm-up batches hold
+2B images as the reference (was B; a warm-up epoch is still one pass over the noisy set, in
+half the steps). Options, off here: `labeled_pass_epochs` (DivideMix epochs of one pass over
+the labeled split) and `decay_all_parameters` (L2 on biases and BatchNorm too).
 """
 
 from kerasssl.experiments import divide_mix_config

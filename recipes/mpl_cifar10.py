@@ -18,13 +18,20 @@ Longer fine-tuning does not close the gap (validation, same MPL phase): 100 step
 (this recipe) 0.422, 400 steps at lr/10 0.415, 400 steps at the full rate 0.428, against
 supervised 0.443: the MPL phase sets the student's ceiling. The paper's order needs a teacher
 whose labels are mostly right, i.e. far more steps than 1,000 (the paper: 300k on CIFAR-10).
+Not re-measured after the section took both authors' codes' defaults (issue 17), which
+changed this recipe: the MPL term now differentiates the teacher's strong-view logits (was the
+weak view, as the student's targets), label smoothing 0.15 (was 0), dropout 0.2 before both
+networks' classifiers (was none), the student's learning rate waits 1% of the steps (was
+not), the UDA weight ramps over 1/60 of the steps (was 1/5), and the unlabeled batches come
+from the whole training split, labeled images included (was the unlabeled split). The UDA
+mask keeps the measured "plain" 0.95 below.
 Variants (the comparison at one budget):
     `:uda`, `:reduced_uda`  teacher alone with UDA (mpl_weight 0; read teacher_test_accuracy)
     `:supervised`, `:reduced_supervised`  labeled data only, same model, same steps
 """
 
 from kerasssl import recipe_defaults, recipe_presets
-from kerasssl.experiments.meta_pseudo_labels_config import mpl_section
+from kerasssl.experiments.meta_pseudo_labels_config import meta_pseudo_labels_section
 
 PRESETS = {
     "uda": "the teacher alone, trained with UDA (mpl_weight 0): read teacher_test_accuracy",
@@ -50,13 +57,19 @@ def get_config(arg=None):
     config.train.steps_per_epoch = 50
     config.train.base_learning_rate = 0.4  # 0.05 at batch 32 after linear scaling
     config.train.warmup_epochs = 1
-    config.mpl = mpl_section()
-    section = config.mpl
+    config.meta_pseudo_labels = meta_pseudo_labels_section()
+    section = config.meta_pseudo_labels
     # mu = 3 instead of the paper's 7: each step runs the teacher on (1 + 2 mu) B images.
     section.unlabeled_ratio = 3
     # The reference port's student targets; on validation: fine-tuned student 0.422 vs 0.365
     # with strong-view targets, teacher 0.460 vs 0.433.
     section.pseudo_label_view = "weak"
+    # Measured on cifar10-subset (50 labels per class, 60 steps): masking at 0.6 on the plain
+    # softmax, the UDA term (weight 8) kept the teacher's labeled loss at chance (2.33 -> 2.46)
+    # while UDA-off fell to 2.02; at 0.95 UDA waits until the teacher is confident. (The codes'
+    # 0.6 on the sharpened distribution keeps even more examples than 0.6 plain.)
+    section.mask_on = "plain"
+    section.confidence_threshold = 0.95
     section.finetune_epochs = 4
     section.finetune_steps_per_epoch = 25
     if preset == "smoke":

@@ -25,6 +25,11 @@ The light noise below was chosen on the validation split at `:reduced` (200 step
 the paper's noise (dropout 0.5, stochastic depth 0.2, RandAugment on both streams) left the
 student underfit there (validation 0.325 vs the teacher's 0.357).
 metrics.json lists every round.
+Not re-measured after the student loss became the reference's (issue 17): the numbers above
+were measured when a pseudo-labeled image weighed 1/3 of a labeled one (now each counts the
+same, i.e. the pseudo-labeled term weighs 3x more at unlabeled_ratio 3), labeled and
+pseudo-labeled images went through separate forward passes (now one, shared BatchNorm
+statistics) and soft targets were label-smoothed (label_smoothing is 0 here: no change).
 """
 
 import ml_collections

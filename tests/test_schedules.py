@@ -69,3 +69,15 @@ def test_phased_schedule_restarts_the_cosine_at_the_boundary_and_round_trips():
         assert float(restored._learning_rate(step)) == pytest.approx(values[step])
     with pytest.raises(ValueError, match="first_steps"):
         schedules.phased_warmup_cosine_schedule(0.1, 140, 140)
+
+
+def test_delayed_schedule_waits_at_zero_then_runs_the_schedule_from_its_start():
+    inner = schedules.warmup_cosine_schedule(0.1, 20, warmup_steps=5)
+    delayed = schedules.delayed_schedule(3, inner)
+    assert [float(delayed(step)) for step in (0, 2)] == [0.0, 0.0]
+    for step in (3, 5, 10, 22):
+        assert float(delayed(step)) == pytest.approx(float(inner(step - 3)))
+    restored = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(delayed))
+    assert float(restored(10)) == pytest.approx(float(delayed(10)))
+    with pytest.raises(ValueError, match="wait_steps"):
+        schedules.delayed_schedule(0, inner)

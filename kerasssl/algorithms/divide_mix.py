@@ -65,7 +65,8 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
       Python by `kerasssl.experiments.divide_mix`), with M = 2 views, label co-refinement,
       co-guessing, MixMatch (lambda' = max(lambda, 1 - lambda)), L_x (cross-entropy on the
       mixed labeled part), lambda_u * L_u (MSE on the mixed unlabeled part, lambda_u ramped
-      linearly over `rampup_epochs` after warm-up) and the uniform-prior regulariser.
+      linearly over `rampup_epochs` after warm-up, per step) and the uniform-prior
+      regulariser.
 
     `train_step` is custom because one gradient is not enough: it owns `optimizer.scale_loss`
     (so a `LossScaleOptimizer` works) and replica scaling: the losses are per-replica means,
@@ -74,8 +75,10 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
 
     `call` returns the mean of the two networks' logits, so `evaluate` and `predict` use the
     averaged networks as the paper does at test time; `averaged_network()` is the same
-    prediction as a plain functional model, the one to save for users. Set `current_epoch` (a
-    variable) before each epoch: it drives the lambda_u ramp.
+    prediction as a plain functional model, the one to save for users. Call
+    `start_epoch(epoch, steps)` before each epoch: the lambda_u ramp reads the fractional epoch
+    `epoch + step / steps`, as the reference's `linear_rampup(epoch + batch_idx / num_iter,
+    warm_up)`.
 
     Args:
         network_1, network_2: `keras.Model`s mapping images to logits (different inits).
@@ -88,6 +91,9 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
         prior_weight: weight of the uniform-prior regulariser (1).
         confidence_penalty: warm-up negative-entropy penalty (asymmetric noise).
         l2_weight_decay: coupled L2 on kernels (0 with a decoupled-decay optimizer).
+        decay_all_parameters: apply `l2_weight_decay` to every trainable variable, biases and
+            BatchNorm parameters included, as the reference's `SGD(weight_decay=5e-4)`
+            (False: kernels only, Bag of Tricks' "no bias decay").
         seed: seed of the in-step randomness (Beta draws and permutations).
 
     Example:
@@ -115,6 +121,7 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
         prior_weight=1.0,
         confidence_penalty=False,
         l2_weight_decay=0.0,
+        decay_all_parameters=False,
         seed=0,
         **kwargs,
     ):
@@ -149,9 +156,16 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
         self.prior_weight = float(prior_weight)
         self.confidence_penalty = bool(confidence_penalty)
         self.l2_weight_decay = float(l2_weight_decay)
+        self.decay_all_parameters = bool(decay_all_parameters)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # The epoch, its length and the steps taken in it: the position of the lambda_u ramp.
+        # Set by `start_epoch` before each epoch, so a resumed run needs none of them saved.
         self.current_epoch = keras.Variable(0.0, trainable=False, name="current_epoch")
+        self.epoch_steps = keras.Variable(1.0, trainable=False, name="epoch_steps")
+        self.step_in_epoch = keras.Variable(
+            0.0, trainable=False, name="step_in_epoch", aggregation="only_first_replica"
+        )
         self.warmup_loss_tracker = keras.metrics.Mean(name="warmup_loss")
         self.labeled_loss_tracker = keras.metrics.Mean(name="labeled_loss")
         self.unlabeled_loss_tracker = keras.metrics.Mean(name="unlabeled_loss")
@@ -231,11 +245,24 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
         compiled = [metric for metric in super().metrics if getattr(metric, "built", True)]
         return [*compiled, *self._loss_trackers()]
 
+    def start_epoch(self, epoch, steps):
+        """Places the lambda_u ramp at the first of the `steps` steps of epoch `epoch` (0-based)."""
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}.")
+        self.current_epoch.assign(float(epoch))
+        self.epoch_steps.assign(float(steps))
+        self.step_in_epoch.assign(0.0)
+
     def unlabeled_weight(self):
-        """lambda_u times the linear ramp clip((epoch - warm-up) / rampup_epochs, 0, 1)."""
+        """lambda_u * clip((epoch + step / steps - warm-up) / rampup_epochs, 0, 1), this step's.
+
+        The reference's `lambda_u * linear_rampup(epoch + batch_idx / num_iter, warm_up)`: 0
+        at the first DivideMix step, rising every step to lambda_u after `rampup_epochs`.
+        """
         if self.rampup_epochs == 0:
             return ops.convert_to_tensor(self.lambda_u)
-        ramp = (self.current_epoch - self.warmup_epochs) / float(self.rampup_epochs)
+        position = self.current_epoch + self.step_in_epoch / self.epoch_steps
+        ramp = (position - self.warmup_epochs) / float(self.rampup_epochs)
         return self.lambda_u * ops.clip(ramp, 0.0, 1.0)
 
     def train_step(self, data):
@@ -251,20 +278,28 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
             (self.network_2, self.network_1, self.second_optimizer, 2),
         )
         warmup = "images_1" in inputs
+        # One value for both networks: the reference trains each at the same ramp position.
+        unlabeled_weight = None if warmup else self.unlabeled_weight()
         for network, other, optimizer, index in pairs:
             with tf.GradientTape() as tape:
                 if warmup:
                     loss = self._warmup_loss(network, inputs, index)
                 else:
-                    loss = self._divide_mix_loss(network, other, inputs, index)
+                    loss = self._divide_mix_loss(network, other, inputs, index, unlabeled_weight)
                 if self.l2_weight_decay:
-                    loss = loss + optimizers.model_l2_penalty(network, self.l2_weight_decay)
+                    loss = loss + self.l2_penalty(network)
                 # Per-replica means: gradients are summed across replicas, so divide once here.
                 scaled = optimizer.scale_loss(loss / replicas)
             variables = network.trainable_variables
             gradients = tape.gradient(scaled, variables)
             optimizer.apply(gradients, variables)
+        self.step_in_epoch.assign_add(1.0)
         return {tracker.name: tracker.result() for tracker in self._loss_trackers()}
+
+    def l2_penalty(self, network):
+        if self.decay_all_parameters:
+            return optimizers.l2_penalty(network.trainable_variables, self.l2_weight_decay)
+        return optimizers.model_l2_penalty(network, self.l2_weight_decay)
 
     def _loss_trackers(self):
         return (
@@ -283,16 +318,14 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
         self.warmup_loss_tracker.update_state(loss)
         return loss
 
-    def _divide_mix_loss(self, network, other, inputs, index):
+    def _divide_mix_loss(self, network, other, inputs, index, unlabeled_weight):
         labeled_loss, unlabeled_loss, prior_loss = self.divide_mix_terms(
             network, other, inputs, index
         )
         self.labeled_loss_tracker.update_state(labeled_loss)
         self.unlabeled_loss_tracker.update_state(unlabeled_loss)
         self.prior_loss_tracker.update_state(prior_loss)
-        return (
-            labeled_loss + self.unlabeled_weight() * unlabeled_loss + self.prior_weight * prior_loss
-        )
+        return labeled_loss + unlabeled_weight * unlabeled_loss + self.prior_weight * prior_loss
 
     def divide_mix_terms(self, network, other, inputs, index):
         """(L_x, L_u, L_reg) of network `index` (1 or 2) on a DivideMix batch, unweighted."""
@@ -353,6 +386,7 @@ class DivideMix(SeedGeneratorCheckpointing, keras.Model):
             "prior_weight": self.prior_weight,
             "confidence_penalty": self.confidence_penalty,
             "l2_weight_decay": self.l2_weight_decay,
+            "decay_all_parameters": self.decay_all_parameters,
             "seed": self.seed,
         }
 

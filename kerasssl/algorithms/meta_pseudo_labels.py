@@ -8,10 +8,11 @@ from kerasssl import optimizers
 from kerasssl.algorithms.class_counts import check_same_classes
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature
-from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
+from kerasssl.algorithms.uda import MASK_ON, soft_cross_entropy, uda_loss
 
 PSEUDO_LABELS = ("argmax", "sample")
 PSEUDO_LABEL_VIEWS = ("strong", "weak")
+MPL_LOGITS_VIEWS = ("strong", "weak")
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
@@ -25,15 +26,33 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
     labeled class ids. One step:
 
     1. the teacher predicts the labeled, weak and strong batches (one call, shared BN stats);
-    2. the student takes one optimizer step on the teacher's hard pseudo-labels of the strong
-       view (argmax or sampled: a soft target `stop_gradient(softmax(z))` of the teacher's own
-       logits would give the teacher no gradient);
+    2. the student takes one optimizer step on the strong images, its targets the teacher's
+       hard pseudo-labels on the `pseudo_label_view` (argmax or sampled: a soft target
+       `stop_gradient(softmax(z))` of the teacher's own logits would give the teacher no
+       gradient);
     3. the teacher feedback `h` is the student's labeled cross-entropy before its step minus
        after it (first-order meta-gradient; averaged over replicas), minus a moving-average
        baseline;
     4. the teacher minimises `CE(labeled) + uda_weight * UDA + mpl_weight * h * CE(teacher
-       strong logits, pseudo-labels)` (`uda_weight` ramps up linearly over
-       `uda_rampup_steps`).
+       logits on the `mpl_logits_view`, their hard labels)` (`uda_weight` ramps up linearly
+       over `uda_rampup_steps`; the UDA mask is taken on `mask_on`).
+
+    Which teacher view does what, in the two authors' codes on CIFAR-10:
+    - google-research `meta_pseudo_labels/training_utils.py` (`MPL.step_fn`): the student
+      learns from the teacher's strong-view prediction and the MPL term differentiates the
+      teacher's strong-view logits (`pseudo_label_view="strong"`,
+      `mpl_logits_view="strong"`); its student targets are soft, which this class replaces by
+      hard labels (its MPL term, the CE of `stop_gradient(softmax(z))` against the same logits
+      `z`, has a zero gradient).
+    - the PyTorch port kekmodel/MPL-pytorch (`main.py`): the student learns from the
+      teacher's weak-view argmax, while the MPL term is the CE of the teacher's strong-view
+      logits against their own argmax (`pseudo_label_view="weak"`, `mpl_logits_view="strong"`).
+    With `pseudo_label_view == mpl_logits_view` the MPL term uses the student's own targets
+    (the same draw with `pseudo_labels="sample"`); otherwise the MPL view's own argmax (or
+    draw). Both codes mask UDA on the sharpened weak-view distribution with threshold 0.6,
+    smooth the teacher's labeled loss and the student's pseudo-label loss by 0.15, ramp the
+    UDA weight over 5,000 of 300,000 steps and hold the student's learning rate at 0 for its
+    first 3,000 steps (a schedule, see `kerasssl.experiments.meta_pseudo_labels`).
 
     With `exact=True` (small networks), step 3-4 differentiate through one functional SGD step
     of the student (step size `exact_step_size`, `stateless_call` inside nested
@@ -59,18 +78,24 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
         student: `keras.Model` mapping images to logits, same number of classes.
         uda_weight: weight of the teacher's UDA loss (lambda_u; 8 in the reference port).
         uda_temperature: sharpening temperature of the UDA target (0.7; < 1 sharpens).
-        confidence_threshold: UDA mask threshold on the weak-view max probability (0.95 as
-            the reference port: lower thresholds let an untrained teacher's confident
-            mistakes drown its labeled loss).
-        uda_rampup_steps: steps over which `uda_weight` ramps up linearly from 0 (0: no ramp).
-        mpl_weight: weight of the MPL feedback term (0 turns the teacher into plain UDA).
-        label_smoothing: smoothing of the teacher's labeled CE and the student's pseudo-label CE.
+        confidence_threshold: UDA mask threshold on the weak-view max probability of the
+            `mask_on` distribution (both MPL codes: 0.6 on the sharpened one).
+        mask_on: "sharpened" (both MPL codes: the max of `softmax(weak / uda_temperature)`)
+            or "plain" (`softmax(weak)`, the UDA paper's code); see
+            `kerasssl.algorithms.uda.uda_loss`.
+        uda_rampup_steps: steps over which `uda_weight` ramps up linearly from 0 (0: no ramp;
+            both codes: 5,000 of 300,000).
+        mpl_weight: weight of the MPL feedback term (0 turns the teacher into plain UDA; the
+            student's after-step pass is then skipped and `h` reports 0).
+        label_smoothing: smoothing of the teacher's labeled CE and the student's pseudo-label
+            CE (both codes: 0.15 on CIFAR-10).
         pseudo_labels: "argmax" or "sample" (a draw from the teacher's softmax).
         pseudo_label_view: the teacher view whose prediction becomes the student's target on
-            the strong images: "strong" (the paper's formulation) or "weak" (what the
-            reference PyTorch port does; an early teacher is far more accurate on weak views).
-            The MPL term differentiates the teacher's log-probability of the targets on the
-            same view.
+            the strong images: "strong" (the paper and the google-research code) or "weak"
+            (the PyTorch port; an early teacher is far more accurate on weak views).
+        mpl_logits_view: the teacher logits the MPL term differentiates: "strong" (both
+            codes) or "weak". Exact mode differentiates through the student's targets, so
+            there it must equal `pseudo_label_view`.
         baseline_decay: decay of the moving average subtracted from `h` (0: no baseline).
         exact: differentiate through one functional SGD student step instead.
         exact_step_size: the SGD step size of that functional step.
@@ -96,12 +121,14 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
         student,
         uda_weight=8.0,
         uda_temperature=0.7,
-        confidence_threshold=0.95,
+        confidence_threshold=0.6,
+        mask_on="sharpened",
         uda_rampup_steps=0,
         mpl_weight=1.0,
-        label_smoothing=0.0,
+        label_smoothing=0.15,
         pseudo_labels="argmax",
         pseudo_label_view="strong",
+        mpl_logits_view="strong",
         baseline_decay=0.99,
         exact=False,
         exact_step_size=0.1,
@@ -129,6 +156,17 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
             raise ValueError(
                 f"pseudo_label_view must be one of {PSEUDO_LABEL_VIEWS}, got {pseudo_label_view!r}."
             )
+        if mpl_logits_view not in MPL_LOGITS_VIEWS:
+            raise ValueError(
+                f"mpl_logits_view must be one of {MPL_LOGITS_VIEWS}, got {mpl_logits_view!r}."
+            )
+        if exact and mpl_logits_view != pseudo_label_view:
+            raise ValueError(
+                "exact=True differentiates through the student's targets, so mpl_logits_view "
+                f"must equal pseudo_label_view ({pseudo_label_view!r}); got {mpl_logits_view!r}."
+            )
+        if mask_on not in MASK_ON:
+            raise ValueError(f"mask_on must be one of {MASK_ON}, got {mask_on!r}.")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
         if not 0.0 <= baseline_decay < 1.0:
@@ -150,11 +188,13 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
         self.uda_weight = float(uda_weight)
         self.uda_temperature = float(uda_temperature)
         self.confidence_threshold = float(confidence_threshold)
+        self.mask_on = mask_on
         self.uda_rampup_steps = int(uda_rampup_steps)
         self.mpl_weight = float(mpl_weight)
         self.label_smoothing = float(label_smoothing)
         self.pseudo_labels = pseudo_labels
         self.pseudo_label_view = pseudo_label_view
+        self.mpl_logits_view = mpl_logits_view
         self.baseline_decay = float(baseline_decay)
         self.exact = bool(exact)
         self.exact_step_size = float(exact_step_size)
@@ -263,9 +303,13 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
                 soft_cross_entropy(self.smooth(labels_one_hot), teacher_labeled)
             )
             consistency, mask_rate = uda_loss(
-                teacher_weak, teacher_strong, self.uda_temperature, self.confidence_threshold
+                teacher_weak,
+                teacher_strong,
+                self.uda_temperature,
+                self.confidence_threshold,
+                self.mask_on,
             )
-            # The teacher's logits the student's targets come from (and the MPL term's path).
+            # The teacher's logits the student's targets come from.
             teacher_source = teacher_weak if self.pseudo_label_view == "weak" else teacher_strong
             if self.exact:
                 mpl_loss, student = self.exact_feedback(
@@ -276,9 +320,12 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
                 pseudo_targets = self.hard_pseudo_labels(teacher_source)
                 with teacher_tape.stop_recording():
                     student = self.student_step(labeled, labels_one_hot, strong, pseudo_targets)
-                mpl_loss = student["h"] * ops.mean(
-                    soft_cross_entropy(pseudo_targets, teacher_source)
-                )
+                mpl_logits, mpl_targets = teacher_source, pseudo_targets
+                if self.mpl_logits_view != self.pseudo_label_view:
+                    # The PyTorch port: the strong logits against their own hard labels.
+                    mpl_logits = teacher_weak if self.mpl_logits_view == "weak" else teacher_strong
+                    mpl_targets = self.hard_pseudo_labels(mpl_logits)
+                mpl_loss = student["h"] * ops.mean(soft_cross_entropy(mpl_targets, mpl_logits))
             teacher_loss = (
                 teacher_labeled_loss
                 + self.uda_weight_now() * consistency
@@ -353,6 +400,10 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
             "labeled_logits": ops.stop_gradient(student_labeled),
         }
         if self.exact:
+            return result
+        if not self.mpl_weight:
+            # Plain UDA: the feedback would be multiplied by 0, so skip the after-step pass.
+            result["h"] = ops.zeros((), "float32")
             return result
         # The new weights in training mode, as the "before" loss; discard BN-statistics updates.
         after_logits, _ = self.student.stateless_call(
@@ -432,11 +483,13 @@ class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
             "uda_weight": self.uda_weight,
             "uda_temperature": self.uda_temperature,
             "confidence_threshold": self.confidence_threshold,
+            "mask_on": self.mask_on,
             "uda_rampup_steps": self.uda_rampup_steps,
             "mpl_weight": self.mpl_weight,
             "label_smoothing": self.label_smoothing,
             "pseudo_labels": self.pseudo_labels,
             "pseudo_label_view": self.pseudo_label_view,
+            "mpl_logits_view": self.mpl_logits_view,
             "baseline_decay": self.baseline_decay,
             "exact": self.exact,
             "exact_step_size": self.exact_step_size,

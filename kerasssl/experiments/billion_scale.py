@@ -31,6 +31,32 @@ def _student_model(config, data):
     return shared.build_model(config, data.num_classes, data.input_shape, model_config)
 
 
+def pretrain_config(config):
+    """The pre-training phase's recipe: its epochs and steps (0: one pass over the selection)."""
+    section = config.billion_scale
+    phase = phases.phase_config(config, epochs=section.pretrain_epochs)
+    # Set even when 0, which `shared.steps_per_epoch` reads as one pass over the images the
+    # phase trains on (the selected set), not as the teacher's config.train.steps_per_epoch.
+    phase.train.steps_per_epoch = section.pretrain_steps_per_epoch
+    return phase
+
+
+def finetune_config(config):
+    """The fine-tuning phase's recipe: no warm-up unless `finetune_warmup_epochs` asks for one.
+
+    The student arrives pre-trained; a warm-up from learning rate 0 would spend the start of
+    fine-tuning relearning nothing.
+    """
+    section = config.billion_scale
+    phase = phases.phase_config(
+        config,
+        epochs=section.finetune_epochs,
+        base_learning_rate=section.finetune_learning_rate or config.train.base_learning_rate / 10,
+    )
+    phase.train.warmup_epochs = section.get("finetune_warmup_epochs", 0)
+    return phase
+
+
 def run(context):
     config, data, workdir = context.config, context.data, context.workdir
     section = config.billion_scale
@@ -63,13 +89,8 @@ def run(context):
         data.unlabeled.subset(selection.indices), labels=selection.hard_labels
     )
 
-    pretrain_config = phases.phase_config(
-        config,
-        epochs=section.pretrain_epochs,
-        steps_per_epoch=section.pretrain_steps_per_epoch,
-    )
     pretrain_metrics = phases.supervised_phase(
-        pretrain_config,
+        pretrain_config(config),
         data,
         selected,
         workdir / "pretrain",
@@ -79,13 +100,8 @@ def run(context):
         title=f"billion-scale student pre-trained on the top-{section.k} per class "
         f"({len(selection)} pseudo-labels)",
     )
-    finetune_config = phases.phase_config(
-        config,
-        epochs=section.finetune_epochs,
-        base_learning_rate=section.finetune_learning_rate or config.train.base_learning_rate / 10,
-    )
     finetune_metrics = phases.supervised_phase(
-        finetune_config,
+        finetune_config(config),
         data,
         data.labeled,
         workdir / "finetune",

@@ -41,12 +41,21 @@ def steps_per_epoch(train_config, num_examples):
     return max(1, math.ceil(num_examples / train_config.batch_size))
 
 
-def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step=0):
+def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
     """Bag-of-Tricks schedule: linear scaling, warm-up epochs, cosine decay.
 
     With `restart_step` > 0 the cosine ends there and a second one runs from the peak to
-    `total_steps` (`schedules.PhasedSchedule`), for runs made of two phases.
+    `total_steps` (`schedules.PhasedSchedule`), for runs made of two phases. With
+    `wait_steps` > 0 the rate is 0 for that many steps and the whole schedule (warm-up and
+    cosine) then runs over the remaining `total_steps - wait_steps`.
     """
+    if wait_steps:
+        if not 0 < wait_steps < total_steps:
+            raise ValueError(
+                f"wait_steps must be in [0, total_steps={total_steps}), got {wait_steps}."
+            )
+        rest = learning_rate_schedule(train_config, total_steps - wait_steps, steps_in_epoch)
+        return schedules.delayed_schedule(wait_steps, rest)
     peak = train_config.base_learning_rate
     if train_config.linear_scaling:
         peak = schedules.scale_learning_rate(peak, train_config.batch_size)
@@ -62,10 +71,10 @@ def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_st
     )
 
 
-def build_optimizer(train_config, model, total_steps, steps_in_epoch, restart_step=0):
+def build_optimizer(train_config, model, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
     return optimizers.build_optimizer(
         train_config.optimizer,
-        learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step),
+        learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step, wait_steps),
         model,
         weight_decay=train_config.weight_decay,
         weight_decay_mode=train_config.weight_decay_mode,

@@ -12,6 +12,7 @@ duplicate or orphan row. TensorBoard gets the same figures under `tensorboard/di
 """
 
 import json
+import math
 import os
 import pathlib
 import time
@@ -21,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasssl import files, losses
+from kerasssl import files, losses, optimizers
 from kerasssl.algorithms.divide_mix import DivideMix
 from kerasssl.algorithms.seed_generator_checkpointing import seed_generator_states
 from kerasssl.data import divide_mix_pipeline
@@ -43,25 +44,68 @@ def check_settings(settings, epochs):
         )
     if settings.lambda_u < 0:
         raise ValueError(f"config.dividemix.lambda_u must be >= 0; got {settings.lambda_u}.")
-    steps = settings.get("steps_per_epoch", 0)
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+    for field in ("steps_per_epoch", "warmup_batch_size"):
+        value = settings.get(field, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"config.dividemix.{field} must be an int >= 0; got {value!r}.")
+    if settings.get("labeled_pass_epochs", False) and settings.get("steps_per_epoch", 0):
         raise ValueError(
-            "config.dividemix.steps_per_epoch must be an int >= 0 (0: as many steps as a "
-            f"warm-up epoch); got {steps!r}."
+            "config.dividemix.labeled_pass_epochs sets each DivideMix epoch's length itself: "
+            "leave config.dividemix.steps_per_epoch at 0."
         )
 
 
-def divide_mix_steps(settings, warmup_steps):
-    """Steps of each DivideMix epoch: `config.dividemix.steps_per_epoch`, or a warm-up epoch's.
+def check_decay(settings, train_config):
+    if settings.get("decay_all_parameters", False) and train_config.weight_decay_mode != "coupled":
+        raise ValueError(
+            "config.dividemix.decay_all_parameters is the reference's SGD weight_decay, a "
+            "coupled L2: set config.train.weight_decay_mode='coupled'."
+        )
 
-    The reference's DivideMix epoch is one pass over its labeled (clean) set, so it shrinks
-    with the noise rate; a fixed count keeps the schedule's length known from the start.
+
+def divide_mix_steps(settings, steps_in_pass):
+    """Steps of each DivideMix epoch: `config.dividemix.steps_per_epoch`, or `steps_in_pass`.
+
+    `steps_in_pass` is `config.train.steps_per_epoch`, or one pass over the noisy training set
+    at `config.train.batch_size`. With `labeled_pass_epochs` each DivideMix epoch is instead
+    a pass over its labeled (clean) split, as the reference, so it shrinks with the noise
+    rate: the count is set per epoch (`labeled_pass_steps`), after the co-divide.
     """
-    return settings.get("steps_per_epoch", 0) or warmup_steps
+    return settings.get("steps_per_epoch", 0) or steps_in_pass
+
+
+def warmup_batch_size(settings, train_config):
+    """The warm-up batch: `config.dividemix.warmup_batch_size`, or the reference's 2B."""
+    return settings.get("warmup_batch_size", 0) or 2 * train_config.batch_size
+
+
+def labeled_pass_steps(sizes, batch_size):
+    """Steps of one pass over the labeled splits (their mean size: both networks step together).
+
+    The reference trains each network for `len(labeled_split) // B + 1` batches of its own
+    split; here both networks take each step together, so the epoch covers the mean size.
+    """
+    labeled = (sizes["labeled_size_1"] + sizes["labeled_size_2"]) / 2
+    return max(1, math.ceil(labeled / batch_size))
+
+
+def epoch_learning_rate(config, epoch):
+    """The learning rate of epoch `epoch` when epochs have data-dependent lengths.
+
+    With `labeled_pass_epochs` the run's step count is not known in advance, so the recipe's
+    warm-up + cosine runs over epochs instead of steps, evaluated at each epoch's middle and
+    held for the epoch (the reference's learning rate is also constant within an epoch).
+    """
+    settings = config.dividemix
+    restart = settings.warmup_epochs if settings.get("schedule_per_phase", False) else 0
+    schedule = shared.learning_rate_schedule(config.train, config.train.epochs, 1, restart)
+    return float(schedule(epoch + 0.5))
 
 
 def build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch):
+    """The DivideMix algorithm, compiled; `steps_in_epoch` is a warm-up epoch's length."""
     settings = config.dividemix
+    check_decay(settings, config.train)
     networks = [shared.build_model(config, data.num_classes, data.input_shape) for _ in range(2)]
     algorithm = DivideMix(
         *networks,
@@ -74,6 +118,7 @@ def build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch):
         prior_weight=settings.prior_weight,
         confidence_penalty=settings.confidence_penalty,
         l2_weight_decay=shared.coupled_l2(config.train),
+        decay_all_parameters=settings.get("decay_all_parameters", False),
         seed=config.seed,
     )
     warmup_steps = settings.warmup_epochs * steps_in_epoch
@@ -83,10 +128,23 @@ def build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch):
     # Optionally one cosine per phase: the warm-up ends annealed and the DivideMix epochs get
     # a full cosine of their own instead of the tail of a shared one.
     restart_step = warmup_steps if settings.get("schedule_per_phase", False) else 0
-    algorithm.compile(
-        optimizer=shared.build_optimizer(
+    if settings.get("labeled_pass_epochs", False):
+        # A settable rate, assigned before each epoch (`epoch_learning_rate`).
+        optimizer = optimizers.build_optimizer(
+            config.train.optimizer,
+            epoch_learning_rate(config, 0),
+            networks[0],
+            weight_decay=config.train.weight_decay,
+            weight_decay_mode=config.train.weight_decay_mode,
+            momentum=config.train.momentum,
+            nesterov=config.train.nesterov,
+        )
+    else:
+        optimizer = shared.build_optimizer(
             config.train, networks[0], total_steps, steps_in_epoch, restart_step
-        ),
+        )
+    algorithm.compile(
+        optimizer=optimizer,
         loss=losses.CrossEntropy(),
         metrics=[shared.accuracy_metric()],
         steps_per_execution=config.train.steps_per_execution,
@@ -205,8 +263,12 @@ def run(context):
         )
     train = data.labeled
     batch_size = config.train.batch_size
-    steps_in_epoch = shared.steps_per_epoch(config.train, len(train))
-    divide_mix_steps_in_epoch = divide_mix_steps(settings, steps_in_epoch)
+    warmup_batch = warmup_batch_size(settings, config.train)
+    steps_in_epoch = config.train.steps_per_epoch or math.ceil(len(train) / warmup_batch)
+    divide_mix_steps_in_epoch = divide_mix_steps(
+        settings, shared.steps_per_epoch(config.train, len(train))
+    )
+    labeled_pass = settings.get("labeled_pass_epochs", False)
     algorithm = build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch)
     start_epoch, history = load_state(algorithm, workdir / STATE_FILE)
     if history:
@@ -219,13 +281,16 @@ def run(context):
     start = time.perf_counter()
     for epoch in range(start_epoch, epochs):
         epoch_start = time.perf_counter()
-        algorithm.current_epoch.assign(float(epoch))
         record = {"epoch": epoch + 1}
         steps = steps_in_epoch
+        if labeled_pass:
+            record["learning_rate"] = epoch_learning_rate(config, epoch)
+            for optimizer in (algorithm.optimizer, algorithm.second_optimizer):
+                optimizer.learning_rate = record["learning_rate"]
         if epoch < settings.warmup_epochs:
             record["phase"] = "warmup"
             dataset = divide_mix_pipeline.warmup_dataset(
-                train, batch_size, seed=config.seed, augment=config.data.augment,
+                train, warmup_batch, seed=config.seed, augment=config.data.augment,
                 start_step=epoch * steps_in_epoch,
             )  # fmt: skip
         else:
@@ -251,8 +316,13 @@ def run(context):
                 augment=config.data.augment,
             )
             record.update(sizes)
-            steps = divide_mix_steps_in_epoch
-            record["lambda_u"] = float(algorithm.unlabeled_weight())
+            steps = labeled_pass_steps(sizes, batch_size) if labeled_pass else (
+                divide_mix_steps_in_epoch
+            )  # fmt: skip
+            record["steps"] = steps
+        algorithm.start_epoch(epoch, steps)
+        if record["phase"] == "divide_mix":
+            record["lambda_u"] = float(algorithm.unlabeled_weight())  # at the epoch's first step
         _epoch_banner(config, record, epochs)
         fit = algorithm.fit(
             dataset,
@@ -291,7 +361,8 @@ def run(context):
         "epochs": epochs,
         "warmup_epochs": settings.warmup_epochs,
         "steps_per_epoch": steps_in_epoch,
-        "divide_mix_steps_per_epoch": divide_mix_steps_in_epoch,
+        "warmup_batch_size": warmup_batch,
+        "divide_mix_steps_per_epoch": "labeled pass" if labeled_pass else divide_mix_steps_in_epoch,
         "train_seconds_this_run": round(seconds, 2),
         "epochs_run_this_time": epochs - start_epoch,
         "per_epoch": history,

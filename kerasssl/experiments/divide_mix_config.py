@@ -66,8 +66,16 @@ def divide_mix_section(
     section.alpha = 4.0
     section.lambda_u = lambda_u
     section.rampup_epochs = rampup_epochs  # epochs over which lambda_u ramps after warm-up
-    # 0: a DivideMix epoch has as many steps as a warm-up epoch (a pass over all the data).
+    # 0: a DivideMix epoch has config.train.steps_per_epoch steps, or ceil(N / B): a pass
+    # over the N noisy images at config.train.batch_size B.
     section.steps_per_epoch = 0
+    # True: each DivideMix epoch is a pass over its labeled split, as the reference (its
+    # length then depends on the split, so the learning rate is set per epoch instead).
+    section.labeled_pass_epochs = False
+    section.warmup_batch_size = 0  # 0: 2B, the reference's warm-up batch
+    # True: the L2 also decays biases and BatchNorm parameters, as the reference's PyTorch
+    # SGD(weight_decay=5e-4) (coupled mode only); False: kernels only (Bag of Tricks).
+    section.decay_all_parameters = False
     section.prior_weight = 1.0
     section.confidence_penalty = confidence_penalty  # warm-up penalty, for asymmetric noise
     return section

@@ -8,30 +8,71 @@ Workdir layout:
                 teacher_test_accuracy and mpl_student_test_accuracy (before fine-tuning)
 """
 
+import ml_collections
+import numpy as np
+
 from kerasssl import files, losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
 from kerasssl.data import pipelines
+from kerasssl.data.image_data import ImageData
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
 
 
+def _fraction_of(total_steps, fraction, field):
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(
+            f"config.meta_pseudo_labels.{field} must be in [0, 1) (a fraction of the MPL "
+            f"steps), got {fraction}."
+        )
+    return round(fraction * total_steps)
+
+
+def network_config(model_config, dropout_rate, field):
+    """`model_config` ({name, kwargs}) with `dropout_rate` set from the section's `field`."""
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(
+            f"config.meta_pseudo_labels.{field} must be in [0, 1), got {dropout_rate}."
+        )
+    kwargs = dict(model_config.kwargs.to_dict()) if model_config.kwargs else {}
+    if kwargs.get("dropout_rate", dropout_rate) != dropout_rate:
+        raise ValueError(
+            f"the network's kwargs set dropout_rate={kwargs['dropout_rate']} but "
+            f"config.meta_pseudo_labels.{field} is {dropout_rate}: set it in {field} only."
+        )
+    if dropout_rate:
+        kwargs["dropout_rate"] = dropout_rate
+    return ml_collections.ConfigDict({"name": model_config.name, "kwargs": kwargs})
+
+
 def build_algorithm(config, data, total_steps, steps_in_epoch):
-    section = config.mpl
-    teacher = shared.build_model(config, data.num_classes, data.input_shape)
-    student_model = section.student_model if section.student_model.name else None
-    student = shared.build_model(config, data.num_classes, data.input_shape, student_model)
+    section = config.meta_pseudo_labels
+    teacher_config = network_config(
+        config.model, section.teacher_dropout_rate, "teacher_dropout_rate"
+    )
+    student_config = network_config(
+        section.student_model if section.student_model.name else config.model,
+        section.student_dropout_rate,
+        "student_dropout_rate",
+    )
+    teacher = shared.build_model(config, data.num_classes, data.input_shape, teacher_config)
+    student = shared.build_model(config, data.num_classes, data.input_shape, student_config)
     algorithm = MetaPseudoLabels(
         teacher,
         student,
         uda_weight=section.uda_weight,
         uda_temperature=section.uda_temperature,
         confidence_threshold=section.confidence_threshold,
-        uda_rampup_steps=section.uda_rampup_steps or max(1, total_steps // 5),
+        mask_on=section.mask_on,
+        uda_rampup_steps=_fraction_of(
+            total_steps, section.uda_rampup_fraction, "uda_rampup_fraction"
+        ),
         mpl_weight=section.mpl_weight,
         label_smoothing=section.label_smoothing,
         pseudo_labels=section.pseudo_labels,
         pseudo_label_view=section.pseudo_label_view,
+        mpl_logits_view=section.mpl_logits_view,
         baseline_decay=section.baseline_decay,
         exact=section.exact,
         exact_step_size=section.exact_step_size,
@@ -43,10 +84,11 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
     student_train = phases.phase_config(
         config, base_learning_rate=section.student_learning_rate
     ).train
+    wait_steps = _fraction_of(total_steps, section.student_wait_fraction, "student_wait_fraction")
     algorithm.compile(
         optimizer=shared.build_optimizer(config.train, teacher, total_steps, steps_in_epoch),
         student_optimizer=shared.build_optimizer(
-            student_train, student, total_steps, steps_in_epoch
+            student_train, student, total_steps, steps_in_epoch, wait_steps=wait_steps
         ),
         loss=losses.CrossEntropy(),
         metrics=[shared.accuracy_metric()],
@@ -55,9 +97,20 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
     return algorithm
 
 
+def unlabeled_pool(data, section):
+    """The images the unlabeled batches come from (with their hidden labels, for metrics)."""
+    if not section.unlabeled_includes_labeled:
+        return data.unlabeled
+    return ImageData(
+        np.concatenate([data.unlabeled.images, data.labeled.images]),
+        np.concatenate([data.unlabeled.labels, data.labeled.labels]),
+        data.labeled.class_names,
+    )
+
+
 def train_mpl(config, data, folder, callbacks=()):
     """The MPL phase into `folder`; returns (teacher, student)."""
-    section = config.mpl
+    section = config.meta_pseudo_labels
     phases.check_unlabeled(data)
     phases.seed_phase(config, 0)
     steps_in_epoch = shared.steps_per_epoch(config.train, len(data.labeled))
@@ -65,7 +118,7 @@ def train_mpl(config, data, folder, callbacks=()):
     algorithm = build_algorithm(config, data, total_steps, steps_in_epoch)
     train_dataset = pipelines.semi_supervised_dataset(
         data.labeled,
-        data.unlabeled,
+        unlabeled_pool(data, section),
         config.train.batch_size,
         unlabeled_ratio=section.unlabeled_ratio,
         views=(section.weak_view, section.strong_view),
@@ -83,7 +136,7 @@ def train_mpl(config, data, folder, callbacks=()):
 
 def run(context):
     config, data, workdir = context.config, context.data, context.workdir
-    section = config.mpl
+    section = config.meta_pseudo_labels
     teacher_folder, student_folder = workdir / "teacher", workdir / "student"
     teacher_metrics = phases.finished(teacher_folder)
     student_metrics = phases.finished(student_folder)

@@ -11,6 +11,8 @@ def noisy_student_section():
     section.confidence_threshold = 0.3  # the paper's value on ImageNet
     section.images_per_class = 0  # balance every class to this count; 0: no balancing
     section.soft_targets = True  # soft probabilities (the paper's default) or hard ids
+    # A pseudo-labeled image weighs this much of a labeled one (1: every image the same, as
+    # the reference's lab_loss + unlabel_ratio * unl_loss).
     section.pseudo_label_weight = 1.0
     # The student's input noise: RandAugment on both streams, as in the paper.
     section.labeled_view = "strong"
@@ -50,9 +52,11 @@ def billion_scale_section():
     section.p = 2  # classes an image may enter
     section.shard_size = 4096
     section.pretrain_epochs = 0  # 0: config.train.epochs
-    section.pretrain_steps_per_epoch = 0  # 0: one pass over the selected set
+    # 0: one pass over the selected set (not config.train.steps_per_epoch, the teacher's).
+    section.pretrain_steps_per_epoch = 0
     section.finetune_epochs = 0  # 0: config.train.epochs
     section.finetune_learning_rate = 0.0  # 0: config.train.base_learning_rate / 10
+    section.finetune_warmup_epochs = 0  # the student arrives pre-trained: no second warm-up
     section.student_model = model_section()
     return section
 

@@ -51,8 +51,11 @@ def residual_sum(shortcut, residual, drop_rate, name):
 def block_drop_rates(stochastic_depth_rate, num_blocks):
     """Drop rate of each residual block, rising linearly from 0 over the network.
 
-    Block `i` of `num_blocks` drops with `stochastic_depth_rate * i / num_blocks`, the rule
-    of the EfficientNet / Noisy Student code (`survival_prob = 1 - rate * idx / num_blocks`).
+    Block `i` (0-based) of `num_blocks` drops with `stochastic_depth_rate * i / num_blocks`,
+    the rule of the EfficientNet and Noisy Student code (`drop_rate *= idx / len(blocks)`),
+    which this follows: the first block never drops and the last drops
+    `stochastic_depth_rate * (num_blocks - 1) / num_blocks`, not the full rate (Huang et al.'s
+    linear rule, `1 - p_l = l / L * (1 - p_L)` with `l = 1..L`, gives the last block the rate).
     """
     return [stochastic_depth_rate * index / num_blocks for index in range(num_blocks)]
 

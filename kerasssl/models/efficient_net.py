@@ -291,8 +291,9 @@ class EfficientNet(keras.Model):
         num_classes: int, number of logits.
         input_shape: `(height, width, channels)`; sides of at least 32 pixels or None.
         dropout_rate: float in [0, 1), dropout before the classifier.
-        stochastic_depth_rate: float in [0, 1), drop rate of the last block (the paper's
-            "drop connect rate" 0.2); earlier blocks drop proportionally less.
+        stochastic_depth_rate: float in [0, 1), the official code's "drop connect rate"
+            (0.2): block `i` of `N` (0-based) drops with `rate * i / N`, so the last block
+            drops `rate * (N - 1) / N` and the first none.
         se_ratio: float in [0, 1], squeeze width over block input width; 0 disables SE.
         bn_momentum: float, batch-norm moving-average momentum.
         bn_epsilon: float, batch-norm epsilon.

@@ -148,8 +148,9 @@ class MLPMixer(keras.Model):
         num_classes: int, number of logits.
         input_shape: `(height, width, channels)`, fixed sizes divisible by `patch_size`.
         dropout_rate: float in [0, 1), dropout before the head.
-        stochastic_depth_rate: float in [0, 1), drop rate of the last block's branches,
-            rising linearly from 0 over the blocks.
+        stochastic_depth_rate: float in [0, 1), scale of the blocks' drop rates: both
+            branches of block `i` of `N` (0-based) drop with `rate * i / N`, from 0 to
+            `rate * (N - 1) / N` at the last block, as the EfficientNet code.
         **kwargs: `keras.Model` arguments such as `name`.
 
     Example:

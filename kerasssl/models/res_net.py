@@ -65,8 +65,9 @@ class ResNet(keras.Model):
         zero_gamma: initialise the last BatchNorm gamma of every residual block to zero, so
             each block starts as the identity (Goyal et al. 2017; Bag of Tricks 3.1).
         dropout_rate: dropout on the pooled features before the classifier.
-        stochastic_depth_rate: drop rate of the residual branch of the last block; it rises
-            linearly from 0 over the blocks, as in EfficientNet and Noisy Student.
+        stochastic_depth_rate: scale of the residual branches' drop rates: block `i` of `N`
+            (0-based) drops with `rate * i / N`, from 0 to `rate * (N - 1) / N` at the last
+            block, as the EfficientNet and Noisy Student code (`blocks.block_drop_rates`).
         block_type: "basic" or "bottleneck"; only for custom block counts.
         **kwargs: `keras.Model` arguments such as `name`.
 

@@ -38,8 +38,9 @@ class WideResNet(keras.Model):
         input_shape: `(height, width, channels)`; height and width may be None and must be
             at least 4 (the total stride) otherwise.
         dropout_rate: dropout on the pooled features before the classifier.
-        stochastic_depth_rate: drop rate of the residual branch of the last block, rising
-            linearly from 0 over the blocks (Noisy Student's model noise).
+        stochastic_depth_rate: scale of the residual branches' drop rates (Noisy Student's
+            model noise): block `i` of `N` (0-based) drops with `rate * i / N`, from 0 to
+            `rate * (N - 1) / N` at the last block (`blocks.block_drop_rates`).
         bn_momentum: Keras BatchNorm momentum; 0.999 is the papers' (PyTorch momentum 0.001).
         leaky_relu_slope: negative slope of the leaky ReLUs (0.1 in the papers).
         **kwargs: `keras.Model` arguments such as `name`.

@@ -1,4 +1,5 @@
 import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -125,11 +126,43 @@ def test_every_loss_term_has_a_gradient():
         assert sum(float(tf.reduce_sum(tf.abs(g))) for g in gradients) > 0, term
 
 
-def test_unlabeled_weight_ramps_after_warmup():
+def test_unlabeled_weight_ramps_per_step_as_the_reference():
+    # The reference: lambda_u * clip((epoch + batch_idx / num_iter - warm_up) / rampup, 0, 1).
     algorithm = DivideMix(_network(), _network(), 3, warmup_epochs=2, lambda_u=10, rampup_epochs=4)
-    for epoch, expected in ((0, 0.0), (2, 0.0), (4, 5.0), (9, 10.0)):
-        algorithm.current_epoch.assign(float(epoch))
-        assert float(algorithm.unlabeled_weight()) == pytest.approx(expected)
+    cases = ((1, 5, 0.0), (2, 0, 0.0), (2, 5, 10 * 0.5 / 4), (3, 8, 10 * 1.8 / 4), (6, 0, 10.0))
+    for epoch, step, expected in cases:
+        algorithm.start_epoch(epoch, steps=10)
+        algorithm.step_in_epoch.assign(float(step))
+        assert float(algorithm.unlabeled_weight()) == pytest.approx(expected), (epoch, step)
+
+
+def test_train_steps_advance_the_ramp_within_an_epoch():
+    data = _image_data()
+    algorithm = _algorithm(lambda_u=8.0, rampup_epochs=2)  # warm-up 1 epoch
+    weights = np.linspace(0.1, 0.9, len(data))
+    dataset, _ = divide_mix_pipeline.divide_mix_dataset(data, [weights, weights[::-1]], 0.5, 8)
+    algorithm.start_epoch(1, steps=4)
+    assert float(algorithm.unlabeled_weight()) == 0.0  # the first DivideMix step
+    algorithm.fit(dataset, epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)
+    # After 3 of 4 steps of the first DivideMix epoch: (1 + 3 / 4 - 1) / 2 of lambda_u.
+    assert float(algorithm.unlabeled_weight()) == pytest.approx(8.0 * 0.75 / 2)
+
+
+def test_decay_all_parameters_decays_biases_and_batch_norm_as_the_reference():
+    from kerasssl import optimizers as kerasssl_optimizers
+
+    network = _network()
+    kernels_only = DivideMix(network, _network(), 3, l2_weight_decay=0.1)
+    everything = DivideMix(network, _network(), 3, l2_weight_decay=0.1, decay_all_parameters=True)
+    for variable in network.trainable_variables:
+        variable.assign(np.full(variable.shape, 0.5, "float32"))
+    count = sum(int(np.prod(v.shape)) for v in network.trainable_variables)
+    kernels = sum(int(np.prod(v.shape)) for v in network.trainable_variables if len(v.shape) > 1)
+    assert kernels < count
+    assert float(everything.l2_penalty(network)) == pytest.approx(0.05 * 0.25 * count)
+    assert float(kernels_only.l2_penalty(network)) == pytest.approx(
+        float(kerasssl_optimizers.model_l2_penalty(network, 0.1))
+    )
 
 
 def test_get_config_round_trip():
@@ -241,25 +274,73 @@ def test_divide_mix_epochs_run_their_own_step_count(tmp_path):
 
     config = _experiment_config()
     config.dividemix.steps_per_epoch = 3  # warm-up epochs keep config.train.steps_per_epoch=1
-
-    class CountSteps(keras.callbacks.Callback):
-        steps = []
-        iterations = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.steps.append(0)
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps[-1] += 1
-
-        def on_train_end(self, logs=None):
-            optimizers = (self.model.optimizer, self.model.second_optimizer)
-            self.iterations.append([int(optimizer.iterations) for optimizer in optimizers])
-
-    metrics = train.train_and_evaluate(config, tmp_path / "run", callbacks=[CountSteps()])
-    assert CountSteps.steps == [1, 3, 3]
+    counter = CountSteps()
+    metrics = train.train_and_evaluate(config, tmp_path / "run", callbacks=[counter])
+    assert counter.steps == [1, 3, 3]
     assert metrics["divide_mix_steps_per_epoch"] == 3
-    assert CountSteps.iterations[-1] == [7, 7]
+    assert counter.iterations[-1] == [7, 7]
+
+
+class CountSteps(keras.callbacks.Callback):
+    """Steps run per epoch, and both optimizers' iteration counts at the end of each fit."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+        self.iterations = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps[-1] += 1
+
+    def on_train_end(self, logs=None):
+        optimizers = (self.model.optimizer, self.model.second_optimizer)
+        self.iterations.append([int(optimizer.iterations) for optimizer in optimizers])
+
+
+def test_warmup_batch_is_twice_the_batch_as_the_reference(tmp_path):
+    from kerasssl import train
+
+    config = _experiment_config(workdir_epochs=2)
+    config.train.steps_per_epoch = 0  # warm-up epochs: one pass over the noisy set
+    config.dividemix.steps_per_epoch = 1
+    counter = CountSteps()
+    metrics = train.train_and_evaluate(config, tmp_path / "run", callbacks=[counter])
+    assert metrics["warmup_batch_size"] == 2 * config.train.batch_size
+    assert counter.steps == [math.ceil(metrics["num_labeled"] / 16), 1]
+
+
+def test_labeled_pass_epochs_as_the_reference(tmp_path):
+    from kerasssl import train
+    from kerasssl.experiments.divide_mix import epoch_learning_rate
+
+    config = _experiment_config(workdir_epochs=3)
+    config.dividemix.labeled_pass_epochs = True
+    counter = CountSteps()
+    metrics = train.train_and_evaluate(config, tmp_path / "run", callbacks=[counter])
+    for index, record in enumerate(metrics["per_epoch"]):
+        # Each epoch at its own rate (the warm-up + cosine over epochs, at the epoch's middle).
+        assert record["learning_rate"] == pytest.approx(epoch_learning_rate(config, index))
+        if record["phase"] == "divide_mix":
+            mean_labeled = (record["labeled_size_1"] + record["labeled_size_2"]) / 2
+            assert record["steps"] == counter.steps[index] == math.ceil(mean_labeled / 8)
+    rates = [record["learning_rate"] for record in metrics["per_epoch"]]
+    assert rates[0] > 0.0 and rates[1] > rates[2]
+    config.dividemix.steps_per_epoch = 3
+    with pytest.raises(ValueError, match="labeled_pass_epochs"):
+        train.train_and_evaluate(config, tmp_path / "again")
+
+
+def test_decay_all_parameters_needs_coupled_decay(tmp_path):
+    from kerasssl import train
+
+    config = _experiment_config()
+    config.dividemix.decay_all_parameters = True
+    config.train.weight_decay_mode = "decoupled"
+    with pytest.raises(ValueError, match="weight_decay_mode='coupled'"):
+        train.train_and_evaluate(config, tmp_path / "run")
 
 
 def test_bad_divide_mix_step_count_is_rejected(tmp_path):

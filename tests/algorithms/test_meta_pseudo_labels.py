@@ -242,6 +242,65 @@ def test_uda_loss_masks_unconfident_examples():
     np.testing.assert_allclose(float(loss), np.log(3.0) / 2, rtol=1e-5)
 
 
+def test_uda_mask_on_the_sharpened_or_the_plain_distribution():
+    # Plain max probability 0.55 < 0.6 <= sharpened (temperature 0.4) max probability 0.62.
+    weak = np.log(np.array([[0.55, 0.45, 1e-6]], "float32"))
+    strong = np.zeros((1, 3), "float32")
+    _, sharpened_rate = uda_loss(weak, strong, 0.4, 0.6, mask_on="sharpened")
+    _, plain_rate = uda_loss(weak, strong, 0.4, 0.6, mask_on="plain")
+    assert (float(sharpened_rate), float(plain_rate)) == (1.0, 0.0)
+    with pytest.raises(ValueError, match="mask_on"):
+        uda_loss(weak, strong, mask_on="soft")
+
+
+@pytest.mark.parametrize("mask_on", ["sharpened", "plain"])
+def test_mask_rate_follows_mask_on(mask_on):
+    # Both MPL codes mask on the sharpened distribution; that is the default.
+    assert MetaPseudoLabels(_tiny_model(), _tiny_model()).mask_on == "sharpened"
+    algorithm = _algorithm(mask_on=mask_on, confidence_threshold=0.6, uda_temperature=0.5)
+    x, y = _batch()
+    weak = algorithm.teacher(x["unlabeled_weak"])
+    expected = uda_loss(weak, weak, 0.5, 0.6, mask_on)[1]
+    algorithm.train_step((x, y))
+    assert float(algorithm.trackers["uda_mask_rate"].result()) == pytest.approx(float(expected))
+    other = uda_loss(weak, weak, 0.5, 0.6, "plain" if mask_on == "sharpened" else "sharpened")
+    assert float(other[1]) != pytest.approx(float(expected))  # the batch tells them apart
+
+
+@pytest.mark.parametrize("mpl_logits_view", ["strong", "weak"])
+def test_mpl_term_differentiates_the_chosen_view(mpl_logits_view):
+    # The PyTorch port: weak-view targets for the student, the MPL term on the strong logits
+    # against their own argmax.
+    algorithm = _algorithm(
+        pseudo_label_view="weak", mpl_logits_view=mpl_logits_view, baseline_decay=0.0
+    )
+    x, y = _batch()
+    noise = np.random.default_rng(5).normal(scale=4.0, size=x["unlabeled_weak"].shape)
+    x["unlabeled_strong"] = (x["unlabeled_weak"] + noise).astype("float32")
+    logits = algorithm.teacher(x[f"unlabeled_{mpl_logits_view}"])
+    targets = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), 3)
+    cross_entropy = float(keras.ops.mean(soft_cross_entropy(targets, logits)))
+    algorithm.train_step((x, y))
+    h = float(algorithm.trackers["h"].result())
+    mpl_loss = float(algorithm.trackers["mpl_loss"].result())
+    assert mpl_loss == pytest.approx(h * cross_entropy, rel=1e-4)
+    with pytest.raises(ValueError, match="mpl_logits_view"):
+        MetaPseudoLabels(_tiny_model(), _tiny_model(), exact=True, mpl_logits_view="weak")
+
+
+def test_plain_uda_skips_the_feedback_pass():
+    algorithm = _algorithm(mpl_weight=0.0)
+    x, y = _batch()
+    calls = []
+    stateless_call = algorithm.student.stateless_call
+    algorithm.student.stateless_call = lambda *args, **kwargs: (
+        calls.append(1) or (stateless_call(*args, **kwargs))
+    )
+    algorithm.train_step((x, y))
+    assert calls == [] and float(algorithm.trackers["h"].result()) == 0.0
+    assert float(algorithm.trackers["mpl_loss"].result()) == 0.0
+
+
 def test_get_config_round_trip():
     algorithm = MetaPseudoLabels(
         _tiny_model(),
@@ -251,6 +310,8 @@ def test_get_config_round_trip():
         pseudo_labels="sample",
         label_smoothing=0.1,
         pseudo_label_view="weak",
+        mpl_logits_view="weak",
+        mask_on="plain",
         strong_view="randaugment",
     )
     config = json.loads(json.dumps(algorithm.get_config()))

@@ -20,19 +20,60 @@ def _images(n, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, 4, 4, 1)).astype(np.uint8)
 
 
-@pytest.mark.parametrize("soft", [True, False])
-def test_loss_is_labeled_plus_weighted_pseudo_term(soft):
-    algorithm = NoisyStudent(_tiny_image_model(), pseudo_label_weight=0.5)
-    labeled, pseudo = _images(2).astype("float32"), _images(4, 1).astype("float32")
-    targets = np.eye(3, dtype="float32")[[0, 1, 2, 0]] if soft else np.array([0, 1, 2, 0])
+def _batch_norm_image_model(num_classes=3):
+    inputs = keras.Input((4, 4, 1))
+    hidden = keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs))
+    hidden = keras.layers.BatchNormalization()(keras.layers.Dense(5)(hidden))
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(hidden))
+
+
+def _student_batch(soft, num_labeled=2, num_pseudo=4):
+    labeled = _images(num_labeled).astype("float32")
+    pseudo = _images(num_pseudo, 1).astype("float32")
+    ids = np.arange(num_pseudo) % 3
+    targets = np.eye(3, dtype="float32")[ids] if soft else ids
     x = {"labeled": labeled, "pseudo_labeled": pseudo, "pseudo_targets": targets}
-    y = np.array([1, 2])
+    return x, np.arange(num_labeled) % 3
+
+
+@pytest.mark.parametrize("soft", [True, False])
+def test_every_image_counts_the_same_as_the_reference(soft):
+    # 2 labeled + 4 pseudo-labeled: the reference's lab_loss + unlabel_ratio * unl_loss with
+    # unlabel_ratio = 2, i.e. the sum over all 6 images divided by the 2 labeled ones.
+    algorithm = NoisyStudent(_tiny_image_model(), pseudo_label_weight=0.5)
+    x, y = _student_batch(soft)
     loss = algorithm.compute_loss(x, y, algorithm(x))
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    expected = cross_entropy(y, algorithm.model(labeled)) + 0.5 * cross_entropy(
-        np.array([0, 1, 2, 0]), algorithm.model(pseudo)
+    expected = cross_entropy(y, algorithm.model(x["labeled"])) + 0.5 * 2 * cross_entropy(
+        np.arange(4) % 3, algorithm.model(x["pseudo_labeled"])
     )
     np.testing.assert_allclose(float(loss), float(expected), rtol=1e-5)
+
+
+def test_one_forward_pass_shares_batch_norm_statistics():
+    algorithm = NoisyStudent(_batch_norm_image_model())
+    x, y = _student_batch(soft=False)
+    loss = algorithm.compute_loss(x, y, algorithm(x, training=True))
+    # The reference concatenates both batches: BatchNorm normalises all 6 images together.
+    logits = algorithm.model(np.concatenate([x["labeled"], x["pseudo_labeled"]]), training=True)
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    expected = cross_entropy(y, logits[:2]) + 2 * cross_entropy(x["pseudo_targets"], logits[2:])
+    np.testing.assert_allclose(float(loss), float(expected), rtol=1e-5)
+
+
+@pytest.mark.parametrize("soft", [True, False])
+def test_label_smoothing_applies_to_hard_labels_only(soft):
+    algorithm = NoisyStudent(_tiny_image_model(), label_smoothing=0.3)
+    x, y = _student_batch(soft)
+    algorithm.compute_loss(x, y, algorithm(x))
+    pseudo_logits = algorithm.model(x["pseudo_labeled"])
+    one_hot = np.eye(3, dtype="float32")[np.arange(4) % 3]
+    # The reference smooths one-hot pseudo-labels and leaves the teacher's soft targets alone.
+    targets = one_hot if soft else 0.7 * one_hot + 0.3 / 3
+    expected = keras.losses.categorical_crossentropy(targets, pseudo_logits, from_logits=True)
+    np.testing.assert_allclose(
+        float(algorithm.pseudo_loss_tracker.result()), float(np.mean(expected)), rtol=1e-5
+    )
 
 
 def test_fits_on_the_student_dataset_and_round_trips():

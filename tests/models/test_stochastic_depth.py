@@ -126,3 +126,22 @@ def test_gradient_flows_through_kept_examples_only():
     grad = tape.gradient(total, residual).numpy()
     assert set(np.unique(grad)) <= {0.0, 2.0}
     np.testing.assert_allclose(grad, out.numpy())
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["wrn_28_2", "resnet_cifar_small", "mixer_tiny"],
+)
+def test_model_block_rates_are_the_efficient_net_codes_rule(name):
+    # Block i of N (0-based) drops with rate * i / N: the first block never drops and the last
+    # drops rate * (N - 1) / N, as the EfficientNet / Noisy Student code and the docstrings say.
+    from kerasssl.models import get_model
+
+    model = get_model(name, num_classes=3, stochastic_depth_rate=0.4)
+    rates = [layer.rate for layer in model.layers if isinstance(layer, StochasticDepth)]
+    if name == "mixer_tiny":
+        rates = rates[::2]  # token- and channel-mixing branches of a block share its rate
+    num_blocks = len(rates) + 1  # block 0 (rate 0) has no StochasticDepth layer
+    assert rates == pytest.approx([0.4 * index / num_blocks for index in range(1, num_blocks)])
+    assert rates[-1] == pytest.approx(0.4 * (num_blocks - 1) / num_blocks)
+    assert rates[-1] < 0.4  # not the full rate the docstrings used to promise

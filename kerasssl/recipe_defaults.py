@@ -45,7 +45,11 @@ def base_config():
     config.train.eval_batch_size = 256
     config.train.epochs = 10
     config.train.steps_per_epoch = 0  # 0: one pass over the labeled training images
-    config.train.optimizer = "sgd"  # sgd | adam | adamw
+    config.train.optimizer = "sgd"  # sgd | adam | adamw | adabound | amsbound
+    # AdaBound/AMSBound: the SGD rate its bounds converge to (at the schedule's peak; not
+    # linearly scaled) and how fast they converge (Luo et al.'s 0.1 and 1e-3).
+    config.train.adabound_final_learning_rate = 0.1
+    config.train.adabound_gamma = 1e-3
     config.train.base_learning_rate = 0.1
     config.train.linear_scaling = True  # lr = base_learning_rate * batch_size / 256
     config.train.warmup_epochs = 1

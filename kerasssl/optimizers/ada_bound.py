@@ -1,4 +1,4 @@
-"""AdaBound and AMSBound: Adam whose per-parameter step is clipped into bounds that tighten to SGD's."""
+"""AdaBound and AMSBound: Adam whose per-parameter step is clipped into bounds closing on SGD."""
 
 import numbers
 

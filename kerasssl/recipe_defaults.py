@@ -31,7 +31,7 @@ def base_config():
     config.data.augment = "weak"  # a view name: weak | weak_no_flip | identity | strong ...
     config.data.noise = ml_collections.ConfigDict()
     config.data.noise.rate = 0.0
-    config.data.noise.type = "symmetric"  # symmetric | asymmetric | pair_flip
+    config.data.noise.type = "symmetric"  # symmetric | asymmetric | pair_flip | instance
     config.data.noise.rate_convention = "flip"  # flip | resample (DivideMix's convention)
     # Asymmetric noise only: "source:target,..." by class name or id ("" = CIFAR-10's map).
     config.data.noise.mapping = ""

@@ -285,9 +285,11 @@ class EfficientNet(keras.Model):
     keras.applications puts after its `Rescaling` (mean 3 + variance 3 + count 1). This
     model rescales to [-1, 1] with a weightless `Rescaling` instead, per the kerasssl input
     convention. Other differences change no count: keras.applications pads stride-2
-    convolutions symmetrically (`ZeroPadding2D` + "valid") where this model, like the
-    official TensorFlow code, uses "same"; it implements per-block drop-path as `Dropout`
-    with `noise_shape=(None, 1, 1, 1)` where this model uses `StochasticDepth` (same maths).
+    convolutions explicitly (`ZeroPadding2D(correct_pad(...))` + "valid"), which equals the
+    "same" padding this model and the official TensorFlow code use at a known input size;
+    it implements per-block drop-path as `Dropout` with `noise_shape=(None, 1, 1, 1)` where
+    this model uses `StochasticDepth` (same maths). Loaded with keras.applications' weights
+    (`kerasssl.models.pretrained`), this model gives its logits to 1e-5.
 
     Args:
         width_coefficient: float > 0, channel multiplier.

@@ -184,3 +184,16 @@ def test_trains_a_smoke_recipe_and_resumes_exactly(tmp_path):
         straight, keras.saving.load_model(resumed / "model.keras").get_weights(), strict=True
     ):
         np.testing.assert_array_equal(actual, expected)
+
+
+@pytest.mark.parametrize("amsbound", [False, True])
+def test_with_bounds_that_never_bind_it_is_keras_adam(amsbound):
+    # gamma -> 0 opens the bounds to [0, inf): AdaBound is then Adam (AMSBound is AMSGrad).
+    rng = np.random.default_rng(0)
+    gradients = rng.normal(0.0, 1.0, (6, 5)) * np.array([1e-3, 1e-2, 0.1, 1.0, 10.0])
+    weights = rng.normal(0.0, 1.0, 5)
+    adam = keras.optimizers.Adam(learning_rate=0.01, epsilon=EPSILON, amsgrad=amsbound)
+    adabound = AdaBound(learning_rate=0.01, gamma=1e-30, epsilon=EPSILON, amsbound=amsbound)
+    np.testing.assert_allclose(
+        _run(adabound, weights, gradients), _run(adam, weights, gradients), rtol=1e-6
+    )

@@ -17,14 +17,19 @@ SIZE = 64  # any input size works: the weights do not depend on it
 
 
 def _randomize(model, seed=0):
-    """Random values in every weight that a plain initialisation leaves at 0 or 1."""
+    """Random values in every weight that a plain initialisation leaves at 0 or 1.
+
+    BatchNorm scales stay below 1: with scales up to 1.5 the activations of B6 and B7 grow to
+    1e4 and the random network turns chaotic, float32 rounding alone then moving the logits
+    by 60% (the error grows smoothly block by block from 3e-7; no layer is mapped wrongly).
+    """
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         values = layer.get_weights()
         if isinstance(layer, keras.layers.BatchNormalization):
             shape = values[0].shape
             values = [
-                rng.uniform(0.5, 1.5, shape),
+                rng.uniform(0.3, 0.7, shape),
                 rng.normal(0.0, 0.2, shape),
                 rng.normal(0.0, 0.2, shape),
                 rng.uniform(0.5, 1.5, shape),

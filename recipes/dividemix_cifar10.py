@@ -16,6 +16,15 @@ Measured test accuracy (validation accuracy), seed 0, 2026-11-26, same 14 epochs
 - sym80: `ce_sym80` 0.178 (0.180); DivideMix 0.1795 (0.193).
 - asym40: `ce_asym40` 0.5025 (0.533); DivideMix 0.4805 (0.480); with one shared cosine 0.4535
   (0.475).
+sym40 vs inst40 (instance-dependent noise, Xia et al.) at 8 epochs (`--config.train.epochs=8
+--config.dividemix.warmup_epochs=6 --config.dividemix.rampup_epochs=2`), seed 0, 2026-12-01,
+with 5-7 other jobs on the 2 cores (35 and 32 minutes): the co-divide's split AUC (network 1 /
+2) after warm-up 0.821 / 0.815 vs 0.543 / 0.572, after the first DivideMix epoch 0.826 / 0.823
+vs 0.636 / 0.641; `find_label_issues` on the 8-epoch `ce_` networks (in-sample logits) 0.828
+vs 0.579 (clean-set precision 0.784 vs 0.618). Test accuracy: DivideMix 0.3805 vs 0.3845,
+`ce_` 0.384 vs 0.328. Instance-dependent flips follow the pixels, so similar images share a
+wrong label that the network fits like a real pattern; their losses stay low and the GMM
+barely separates them.
 Longer, sym50 at 24 epochs (`--config.train.epochs=24 --config.dividemix.steps_per_epoch=45`,
 DivideMix epochs of 45 steps, about the reference's pass over the labeled set; 32 minutes with
 other jobs): `ce_sym50` 0.434 (0.428); DivideMix 0.388 (0.385); with lambda_u 0 0.425 (0.412);

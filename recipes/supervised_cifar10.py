@@ -16,7 +16,7 @@ at 1e-3 (`--config.train.optimizer=adam --config.train.base_learning_rate=0.002`
 (`--config.train.adabound_final_learning_rate=1.0`) 0.5935 (0.593). AdaBound's bounds clip the
 small-gradient weights to at most a few times final_lr times the averaged gradient, while
 SGD with momentum 0.9 steps 10x its rate times the gradient, so final_lr 0.1 is the slower
-optimizer here; 1.0 matches SGD's step but not its accuracy at this budget. Wall times 12-20
+optimizer here; 1.0 matches SGD's step but not its accuracy at this budget. Wall times 8-20
 minutes each, set by 5-7 other jobs on the machine, not by the optimizer.
 Variants: `:labels50` (50 labels per class, the semi-supervised lower bound), `:smoke`.
 """

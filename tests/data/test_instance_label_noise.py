@@ -127,3 +127,11 @@ def test_recipe_field_injects_instance_noise_from_the_images():
     assert noise.noisy_label_probabilities.shape == (len(data.labeled), 10)
     assert noise.realised_rate == pytest.approx(0.4, abs=0.05)
     np.testing.assert_array_equal(data.labeled.labels, noise.noisy_labels)
+
+
+def test_recipe_with_instance_noise_and_the_resample_convention_fails_even_at_rate_zero():
+    config = recipe_defaults.base_config()
+    config.data.noise.type = "instance"
+    config.data.noise.rate_convention = "resample"
+    with pytest.raises(ValueError, match="rate_convention='flip'"):
+        prepare_data(config.data, seed=0)

@@ -31,7 +31,7 @@ def base_config():
     config.data.augment = "weak"  # a view name: weak | weak_no_flip | identity | strong ...
     config.data.noise = ml_collections.ConfigDict()
     config.data.noise.rate = 0.0
-    config.data.noise.type = "symmetric"  # symmetric | asymmetric | pair_flip
+    config.data.noise.type = "symmetric"  # symmetric | asymmetric | pair_flip | instance
     config.data.noise.rate_convention = "flip"  # flip | resample (DivideMix's convention)
     # Asymmetric noise only: "source:target,..." by class name or id ("" = CIFAR-10's map).
     config.data.noise.mapping = ""
@@ -45,7 +45,11 @@ def base_config():
     config.train.eval_batch_size = 256
     config.train.epochs = 10
     config.train.steps_per_epoch = 0  # 0: one pass over the labeled training images
-    config.train.optimizer = "sgd"  # sgd | adam | adamw
+    config.train.optimizer = "sgd"  # sgd | adam | adamw | adabound | amsbound
+    # AdaBound/AMSBound: the SGD rate its bounds converge to (at the schedule's peak; not
+    # linearly scaled) and how fast they converge (Luo et al.'s 0.1 and 1e-3).
+    config.train.adabound_final_learning_rate = 0.1
+    config.train.adabound_gamma = 1e-3
     config.train.base_learning_rate = 0.1
     config.train.linear_scaling = True  # lr = base_learning_rate * batch_size / 256
     config.train.warmup_epochs = 1

@@ -1,4 +1,4 @@
-"""Synthetic label noise (symmetric, asymmetric, pair-flip) under two named rate conventions."""
+"""Synthetic label noise (symmetric, asymmetric, pair-flip, instance-dependent) with named rates."""
 
 import dataclasses
 import numbers
@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from kerasssl.data.image_data import check_labels
+from kerasssl.data.instance_label_noise import instance_noise_probabilities, sample_labels
 
 CIFAR10_CLASS_NAMES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -13,7 +14,7 @@ CIFAR10_CLASS_NAMES = (
 # DivideMix's map, by CIFAR-10 class id: truck->automobile, bird->airplane, deer->horse,
 # cat<->dog. Airplane, automobile, frog, horse and ship are never corrupted.
 CIFAR10_ASYMMETRIC_MAP = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
-NOISE_TYPES = ("symmetric", "asymmetric", "pair_flip")
+NOISE_TYPES = ("symmetric", "asymmetric", "pair_flip", "instance")
 RATE_CONVENTIONS = ("flip", "resample")
 
 
@@ -28,12 +29,23 @@ class LabelNoise:
         transition_matrix: float64 [C, C], the realised P(noisy = j | true = i): row i counts
             the noisy labels of the examples of true class i, divided by their number (rows
             of classes without examples are zero).
+        noisy_label_probabilities: instance noise only (else None), float64 [N, C]: the
+            distribution each noisy label was drawn from, P(noisy = j | image i).
     """
 
     noisy_labels: np.ndarray
     true_labels: np.ndarray
     is_noisy: np.ndarray
     transition_matrix: np.ndarray
+    noisy_label_probabilities: np.ndarray | None = None
+
+    @property
+    def flip_probabilities(self) -> np.ndarray | None:
+        """Instance noise: float64 [N], each label's probability of having been changed."""
+        if self.noisy_label_probabilities is None:
+            return None
+        rows = np.arange(len(self.true_labels))
+        return 1.0 - self.noisy_label_probabilities[rows, self.true_labels]
 
     @property
     def realised_rate(self) -> float:
@@ -50,6 +62,7 @@ def inject_label_noise(
     seed: int = 0,
     mapping=None,
     class_names=None,
+    features=None,
 ) -> LabelNoise:
     """Corrupts labels the way noisy-label papers do, reporting what really changed.
 
@@ -61,6 +74,11 @@ def inject_label_noise(
       is used, but only when `class_names` are the CIFAR-10 names in their usual order;
       any other class set must pass `mapping`.
     - "pair_flip": every class c flips to (c + 1) mod C (Han et al., Co-teaching).
+    - "instance": instance-dependent (Xia et al., Algorithm 2; see `instance_label_noise`):
+      each example draws its own flip rate around `noise_rate` and flips to a class chosen
+      from its `features` through a random projection per class. "flip" convention only:
+      `noise_rate` in [0, 1) is the expected fraction of labels that change (random, not made
+      exact per class); `LabelNoise.flip_probabilities` keeps each example's rate.
 
     Rate conventions:
     - "flip": `noise_rate` is the fraction of labels that really change, made exact per class:
@@ -87,6 +105,8 @@ def inject_label_noise(
         mapping: asymmetric only, {source: target} by class id, or by class name when
             `class_names` is given.
         class_names: optional class names, to pick the CIFAR-10 map or resolve named mappings.
+        features: instance noise only, [N, ...] per-example features (kerasssl passes the
+            images scaled to [0, 1]).
 
     Returns:
         A `LabelNoise` (noisy labels, true labels, is_noisy mask, realised transition matrix).
@@ -99,7 +119,8 @@ def inject_label_noise(
 
     Reference:
         Li et al., DivideMix, ICLR 2020 (https://arxiv.org/abs/2002.07394); Han et al.,
-        Co-teaching, NeurIPS 2018 (https://arxiv.org/abs/1804.06872).
+        Co-teaching, NeurIPS 2018 (https://arxiv.org/abs/1804.06872); Xia et al.,
+        Part-dependent Label Noise, NeurIPS 2020 (https://arxiv.org/abs/2006.07836).
     """
     if not isinstance(num_classes, numbers.Integral) or num_classes < 2:
         raise ValueError(f"`num_classes` must be an int >= 2; got {num_classes!r}.")
@@ -126,8 +147,35 @@ def inject_label_noise(
         )
     if mapping is not None and noise_type != "asymmetric":
         raise ValueError(f"`mapping` is only used by noise_type='asymmetric', not {noise_type!r}.")
+    if (features is None) != (noise_type != "instance"):
+        raise ValueError(
+            "`features` are needed by noise_type='instance' and only by it; got "
+            f"noise_type={noise_type!r} with features {'absent' if features is None else 'given'}."
+        )
     true_labels = labels.astype(np.int64)
     rng = np.random.default_rng(seed)
+    if noise_type == "instance":
+        if not noise_rate < 1.0:
+            raise ValueError(
+                f"instance noise needs `noise_rate` in [0, 1) (every sample draws a flip rate "
+                f"around it, truncated to [0, 1]); got {noise_rate}."
+            )
+        if rate_convention != "flip":
+            raise ValueError(
+                "noise_type='instance' has only the 'flip' rate convention (the rate is the "
+                f"expected fraction of labels that change); got {rate_convention!r}."
+            )
+        probabilities = instance_noise_probabilities(
+            features, true_labels, num_classes, noise_rate, rng
+        )
+        noisy = sample_labels(probabilities, rng)
+        return LabelNoise(
+            noisy_labels=noisy,
+            true_labels=true_labels,
+            is_noisy=noisy != true_labels,
+            transition_matrix=transition_matrix(true_labels, noisy, num_classes),
+            noisy_label_probabilities=probabilities,
+        )
     if noise_type == "symmetric":
         targets = None
     elif noise_type == "pair_flip":

@@ -51,6 +51,11 @@ def prepare_data(data_config, seed):
     # Checked even at rate 0: a misspelt type must not wait for the day the rate is raised.
     _check_choice("config.data.noise.type", noise.type, NOISE_TYPES)
     _check_choice("config.data.noise.rate_convention", noise.rate_convention, RATE_CONVENTIONS)
+    if noise.type == "instance" and noise.rate_convention != "flip":
+        raise ValueError(
+            "config.data.noise.type='instance' has only the 'flip' rate convention; set "
+            f"config.data.noise.rate_convention='flip' (got {noise.rate_convention!r})."
+        )
     splits = load_dataset(data_config)
     train, test = splits["train"], splits["test"]
     mapping = parse_mapping(noise.get("mapping", ""), train.class_names)
@@ -87,6 +92,8 @@ def prepare_data(data_config, seed):
             seed=seed,
             class_names=labeled.class_names,
             mapping=mapping,
+            # Instance noise flips each image according to its pixels.
+            features=labeled.images / np.float32(255) if noise.type == "instance" else None,
         )
         labeled = dataclasses.replace(labeled, labels=label_noise.noisy_labels)
     return PreparedData(labeled, unlabeled, validation, test, label_noise)

@@ -41,6 +41,14 @@ def steps_per_epoch(train_config, num_examples):
     return max(1, math.ceil(num_examples / train_config.batch_size))
 
 
+def peak_learning_rate(train_config):
+    """`train.base_learning_rate`, linearly scaled to the batch size when `linear_scaling`."""
+    peak = train_config.base_learning_rate
+    if train_config.linear_scaling:
+        peak = schedules.scale_learning_rate(peak, train_config.batch_size)
+    return peak
+
+
 def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
     """Bag-of-Tricks schedule: linear scaling, warm-up epochs, cosine decay.
 
@@ -56,9 +64,7 @@ def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_st
             )
         rest = learning_rate_schedule(train_config, total_steps - wait_steps, steps_in_epoch)
         return schedules.delayed_schedule(wait_steps, rest)
-    peak = train_config.base_learning_rate
-    if train_config.linear_scaling:
-        peak = schedules.scale_learning_rate(peak, train_config.batch_size)
+    peak = peak_learning_rate(train_config)
     first_steps = restart_step or total_steps
     warmup_steps = min(int(train_config.warmup_epochs * steps_in_epoch), first_steps - 1)
     final_fraction = train_config.final_learning_rate_fraction
@@ -72,6 +78,14 @@ def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_st
 
 
 def build_optimizer(train_config, model, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
+    adabound = {}
+    if train_config.optimizer in ("adabound", "amsbound"):
+        # The schedule scales AdaBound's bounds relative to its peak (see `AdaBound`).
+        adabound = {
+            "base_learning_rate": peak_learning_rate(train_config),
+            "final_learning_rate": train_config.adabound_final_learning_rate,
+            "gamma": train_config.adabound_gamma,
+        }
     return optimizers.build_optimizer(
         train_config.optimizer,
         learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step, wait_steps),
@@ -80,6 +94,7 @@ def build_optimizer(train_config, model, total_steps, steps_in_epoch, restart_st
         weight_decay_mode=train_config.weight_decay_mode,
         momentum=train_config.momentum,
         nesterov=train_config.nesterov,
+        **adabound,
     )
 
 

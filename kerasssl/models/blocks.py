@@ -41,6 +41,50 @@ def conv2d(x, filters, kernel_size, strides, name, use_bias=False):
     )(x)
 
 
+def input_rescaling(images, input_mean, input_std):
+    """A weightless `Rescaling` named "rescaling": images in [0, 255] to (x - mean) / std.
+
+    `input_mean` and `input_std` are one number or one per channel, in pixel units; the default
+    127.5 / 127.5 of the kerasssl models maps images to [-1, 1]. Pretrained weights bring
+    their own (`kerasssl.models.pretrained`), e.g. ImageNet's mean and standard deviation.
+    """
+    channels = images.shape[-1]
+    mean, std = (
+        _per_channel(input_mean, "input_mean", channels),
+        _per_channel(input_std, "input_std", channels),
+    )
+    if any(value <= 0 for value in std):
+        raise ValueError(f"`input_std` must be positive; got {input_std!r}.")
+    if len(set(mean)) == 1 and len(set(std)) == 1:
+        scale, offset = 1.0 / std[0], -mean[0] / std[0]
+    else:
+        scale = [1.0 / value for value in std]
+        offset = [-m / value for m, value in zip(mean, std, strict=True)]
+    return keras.layers.Rescaling(scale, offset=offset, name="rescaling")(images)
+
+
+def check_input_normalization(input_mean, input_std):
+    """`input_mean`, `input_std` as JSON-ready floats or lists of floats (for `get_config`)."""
+
+    def plain(value):
+        if isinstance(value, (tuple, list)):
+            return [float(item) for item in value]
+        return float(value)
+
+    return plain(input_mean), plain(input_std)
+
+
+def _per_channel(value, argument, channels):
+    values = list(value) if isinstance(value, (tuple, list)) else [value]
+    if len(values) not in (1, channels) or not all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(
+            f"`{argument}` must be a number or one number per channel ({channels}); got {value!r}."
+        )
+    return [float(v) for v in values] * (channels if len(values) == 1 else 1)
+
+
 def residual_sum(shortcut, residual, drop_rate, name):
     """`shortcut + residual`, with the residual dropped per example when `drop_rate > 0`."""
     if drop_rate > 0.0:

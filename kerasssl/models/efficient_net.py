@@ -8,10 +8,12 @@ import keras
 
 from kerasssl.models.blocks import (
     block_drop_rates,
+    check_input_normalization,
     check_input_shape,
     check_num_classes,
     check_rate,
     classifier_head,
+    input_rescaling,
 )
 from kerasssl.models.flops import ModelSize
 from kerasssl.models.stochastic_depth import StochasticDepth
@@ -253,8 +255,10 @@ class EfficientNet(keras.Model):
     epsilon 1e-3), channels scaled by `width_coefficient` and rounded to multiples of 8,
     blocks per stage scaled by `depth_coefficient` and rounded up. Dropout precedes the head
     and stochastic depth drops block `i` of `n` with `stochastic_depth_rate * i / n`.
-    The model takes images in [0, 255] (a `Rescaling` layer maps them to [-1, 1]) and
-    returns float32 logits; `"pooled_features"` is the pooled embedding.
+    The model takes images in [0, 255] (a `Rescaling` layer maps them to [-1, 1], or to
+    `(x - input_mean) / input_std`) and returns float32 logits; `"pooled_features"` is the
+    pooled embedding. `get_model("efficientnet_b0", weights="imagenet")` loads the ImageNet
+    weights of `keras.applications.EfficientNetB0` into it (`kerasssl.models.pretrained`).
 
     Parameters and multiply-adds at the native resolution, 1000 classes, against the paper
     (Table 2) and `keras.applications` (`weights=None`):
@@ -281,9 +285,11 @@ class EfficientNet(keras.Model):
     keras.applications puts after its `Rescaling` (mean 3 + variance 3 + count 1). This
     model rescales to [-1, 1] with a weightless `Rescaling` instead, per the kerasssl input
     convention. Other differences change no count: keras.applications pads stride-2
-    convolutions symmetrically (`ZeroPadding2D` + "valid") where this model, like the
-    official TensorFlow code, uses "same"; it implements per-block drop-path as `Dropout`
-    with `noise_shape=(None, 1, 1, 1)` where this model uses `StochasticDepth` (same maths).
+    convolutions explicitly (`ZeroPadding2D(correct_pad(...))` + "valid"), which equals the
+    "same" padding this model and the official TensorFlow code use at a known input size;
+    it implements per-block drop-path as `Dropout` with `noise_shape=(None, 1, 1, 1)` where
+    this model uses `StochasticDepth` (same maths). Loaded with keras.applications' weights
+    (`kerasssl.models.pretrained`), this model gives its logits to 1e-5.
 
     Args:
         width_coefficient: float > 0, channel multiplier.
@@ -298,6 +304,8 @@ class EfficientNet(keras.Model):
         bn_momentum: float, batch-norm moving-average momentum.
         bn_epsilon: float, batch-norm epsilon.
         depth_divisor: int, channel rounding multiple.
+        input_mean, input_std: the input normalization `(x - input_mean) / input_std`, one
+            number or one per channel, in pixel units; 127.5 and 127.5 give [-1, 1].
         **kwargs: `keras.Model` arguments such as `name`.
 
     Example:
@@ -324,6 +332,8 @@ class EfficientNet(keras.Model):
         bn_momentum=0.99,
         bn_epsilon=1e-3,
         depth_divisor=8,
+        input_mean=127.5,
+        input_std=127.5,
         **kwargs,
     ):
         for value, argument in (
@@ -341,7 +351,7 @@ class EfficientNet(keras.Model):
         batch_norm = {"momentum": bn_momentum, "epsilon": bn_epsilon}
 
         inputs = keras.Input(shape=input_shape, name="images")
-        x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescaling")(inputs)
+        x = input_rescaling(inputs, input_mean, input_std)
         x = _conv_bn(
             x,
             round_filters(STEM_FILTERS, width_coefficient, depth_divisor),
@@ -377,6 +387,7 @@ class EfficientNet(keras.Model):
         self.bn_momentum = bn_momentum
         self.bn_epsilon = bn_epsilon
         self.depth_divisor = depth_divisor
+        self.input_mean, self.input_std = check_input_normalization(input_mean, input_std)
 
     def get_config(self):
         return {
@@ -392,6 +403,8 @@ class EfficientNet(keras.Model):
             "bn_momentum": self.bn_momentum,
             "bn_epsilon": self.bn_epsilon,
             "depth_divisor": self.depth_divisor,
+            "input_mean": self.input_mean,
+            "input_std": self.input_std,
         }
 
 

@@ -49,7 +49,9 @@ def describe_model(name):
     return _lookup(name)["description"]
 
 
-def get_model(name, /, num_classes=None, input_shape=None, **overrides):
+def get_model(
+    name, /, num_classes=None, input_shape=None, weights=None, include_top=True, **overrides
+):
     """Builds preset `name`, optionally for another `num_classes`, `input_shape` or options.
 
     Args:
@@ -57,12 +59,20 @@ def get_model(name, /, num_classes=None, input_shape=None, **overrides):
         num_classes: number of logits; None keeps the preset's (1000 for ImageNet presets,
             10 or 100 for CIFAR ones).
         input_shape: `(height, width, channels)`; None keeps the preset's native resolution.
+        weights: None or "" (random initialisation), "imagenet" or the path of a
+            keras.applications weight file: EfficientNet B0-B7 and ResNet-50/101/152 variant
+            "a" load the weights of their `keras.applications` twin (see
+            `kerasssl.models.pretrained.load_pretrained`; "imagenet" downloads through Keras'
+            cache and needs internet the first time).
+        include_top: with `weights`, also load the 1000-class classifier (True, the
+            default) or only the backbone under a new `num_classes` head (False, for
+            fine-tuning on other classes). Ignored without weights.
         **overrides: any other constructor argument of the preset's class, e.g.
             `variant="d"` for a ResNet or `dropout_rate=0.3`, and `name` for the Keras model
             name (the preset name is positional-only, so `name=` never clashes with it).
 
     Returns:
-        A new, randomly initialised `keras.Model` returning logits.
+        A new `keras.Model` returning logits, randomly initialised unless `weights` is given.
 
     Raises:
         ValueError: unknown `name` (the message lists the valid names).
@@ -71,6 +81,7 @@ def get_model(name, /, num_classes=None, input_shape=None, **overrides):
     Example:
     ```python
     model = get_model("resnet50", num_classes=10, variant="d")
+    tuned = get_model("efficientnet_b0", num_classes=10, weights="imagenet", include_top=False)
     ```
     """
     preset = _lookup(name)
@@ -90,6 +101,11 @@ def get_model(name, /, num_classes=None, input_shape=None, **overrides):
     if input_shape is not None:
         config["input_shape"] = input_shape
     config.update(overrides)
+    if weights:
+        # Imported here: the registry loads no model module until a preset is asked for.
+        from kerasssl.models.pretrained import load_pretrained
+
+        return load_pretrained(model_class, config, weights, include_top=include_top)
     return model_class(**config)
 
 

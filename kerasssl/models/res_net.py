@@ -7,11 +7,13 @@ import keras
 from kerasssl.models.blocks import (
     block_drop_rates,
     check_choice,
+    check_input_normalization,
     check_input_shape,
     check_num_classes,
     check_rate,
     classifier_head,
     conv2d,
+    input_rescaling,
     residual_sum,
 )
 
@@ -69,7 +71,13 @@ class ResNet(keras.Model):
             (0-based) drops with `rate * i / N`, from 0 to `rate * (N - 1) / N` at the last
             block, as the EfficientNet and Noisy Student code (`blocks.block_drop_rates`).
         block_type: "basic" or "bottleneck"; only for custom block counts.
+        bn_epsilon: BatchNorm epsilon (torchvision's 1e-5; keras.applications' 1.001e-5).
+        input_mean, input_std: the input normalization `(x - input_mean) / input_std`, one
+            number or one per channel, in pixel units; 127.5 and 127.5 give [-1, 1].
         **kwargs: `keras.Model` arguments such as `name`.
+
+    `get_model("resnet50_a", weights="imagenet")` loads the ImageNet weights of
+    `keras.applications.ResNet50`, which is variant "a" (`kerasssl.models.pretrained`).
 
     Example:
     ```python
@@ -97,6 +105,9 @@ class ResNet(keras.Model):
         dropout_rate=0.0,
         stochastic_depth_rate=0.0,
         block_type=None,
+        bn_epsilon=BN_EPSILON,
+        input_mean=127.5,
+        input_std=127.5,
         **kwargs,
     ):
         block_counts, block_type = _resolve_depth(depth, block_type)
@@ -118,9 +129,10 @@ class ResNet(keras.Model):
         input_shape = check_input_shape(input_shape, minimum_size, "ResNet")
 
         inputs = keras.Input(shape=input_shape, name="images")
-        # Images arrive in [0, 255]; the model maps them to [-1, 1] itself.
-        x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescaling")(inputs)
-        x = _stem(x, stem, deep=variant in ("c", "d"), width_multiplier=width_multiplier)
+        # Images arrive in [0, 255]; the model normalizes them itself ([-1, 1] by default).
+        x = input_rescaling(inputs, input_mean, input_std)
+        batch_norm = {"momentum": BN_MOMENTUM, "epsilon": bn_epsilon}
+        x = _stem(x, stem, variant in ("c", "d"), width_multiplier, batch_norm)
         drop_rates = block_drop_rates(stochastic_depth_rate, sum(block_counts))
         block_fn = _bottleneck_block if block_type == "bottleneck" else _basic_block
         block_index = 0
@@ -134,6 +146,7 @@ class ResNet(keras.Model):
                     variant=variant,
                     zero_gamma=zero_gamma,
                     drop_rate=drop_rates[block_index],
+                    batch_norm=batch_norm,
                     name=f"stage{stage + 1}_block{block + 1}",
                 )
                 block_index += 1
@@ -152,6 +165,8 @@ class ResNet(keras.Model):
         self.dropout_rate = float(dropout_rate)
         self.stochastic_depth_rate = float(stochastic_depth_rate)
         self.block_type = None if isinstance(depth, int) else block_type
+        self.bn_epsilon = float(bn_epsilon)
+        self.input_mean, self.input_std = check_input_normalization(input_mean, input_std)
 
     def get_config(self):
         return {
@@ -167,6 +182,9 @@ class ResNet(keras.Model):
             "dropout_rate": self.dropout_rate,
             "stochastic_depth_rate": self.stochastic_depth_rate,
             "block_type": self.block_type,
+            "bn_epsilon": self.bn_epsilon,
+            "input_mean": self.input_mean,
+            "input_std": self.input_std,
         }
 
 
@@ -209,35 +227,32 @@ def _scaled(channels, width_multiplier):
     return max(1, int(round(channels * width_multiplier)))
 
 
-def _conv_bn(x, filters, kernel_size, strides, name, activation=True, gamma_zero=False):
+def _conv_bn(x, filters, kernel_size, strides, name, batch_norm, activation=True, gamma_zero=False):
     x = conv2d(x, filters, kernel_size, strides, name=f"{name}_conv")
     x = keras.layers.BatchNormalization(
-        momentum=BN_MOMENTUM,
-        epsilon=BN_EPSILON,
-        gamma_initializer="zeros" if gamma_zero else "ones",
-        name=f"{name}_bn",
+        **batch_norm, gamma_initializer="zeros" if gamma_zero else "ones", name=f"{name}_bn"
     )(x)
     if activation:
         x = keras.layers.ReLU(name=f"{name}_relu")(x)
     return x
 
 
-def _stem(x, stem, deep, width_multiplier):
+def _stem(x, stem, deep, width_multiplier, batch_norm):
     if stem == "cifar":
-        return _conv_bn(x, _scaled(64, width_multiplier), 3, 1, name="stem")
+        return _conv_bn(x, _scaled(64, width_multiplier), 3, 1, "stem", batch_norm)
     if deep:
         # ResNet-C: three 3x3 convs cost less than a 7x7 on the same receptive field.
-        x = _conv_bn(x, _scaled(32, width_multiplier), 3, 2, name="stem_1")
-        x = _conv_bn(x, _scaled(32, width_multiplier), 3, 1, name="stem_2")
-        x = _conv_bn(x, _scaled(64, width_multiplier), 3, 1, name="stem_3")
+        x = _conv_bn(x, _scaled(32, width_multiplier), 3, 2, "stem_1", batch_norm)
+        x = _conv_bn(x, _scaled(32, width_multiplier), 3, 1, "stem_2", batch_norm)
+        x = _conv_bn(x, _scaled(64, width_multiplier), 3, 1, "stem_3", batch_norm)
     else:
-        x = _conv_bn(x, _scaled(64, width_multiplier), 7, 2, name="stem")
+        x = _conv_bn(x, _scaled(64, width_multiplier), 7, 2, "stem", batch_norm)
     # Zero padding equals PyTorch's -inf padding here: the inputs are ReLU outputs (>= 0).
     x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)
     return keras.layers.MaxPooling2D(3, strides=2, name="stem_pool")(x)
 
 
-def _shortcut(x, filters, strides, variant, name):
+def _shortcut(x, filters, strides, variant, batch_norm, name):
     if strides == 1 and x.shape[-1] == filters:
         return x
     if variant == "d" and strides > 1:
@@ -247,26 +262,26 @@ def _shortcut(x, filters, strides, variant, name):
             2, strides=strides, padding="same", name=f"{name}_shortcut_pool"
         )(x)
         strides = 1
-    return _conv_bn(x, filters, 1, strides, name=f"{name}_shortcut", activation=False)
+    return _conv_bn(x, filters, 1, strides, f"{name}_shortcut", batch_norm, activation=False)
 
 
-def _basic_block(x, width, strides, variant, zero_gamma, drop_rate, name):
-    shortcut = _shortcut(x, width, strides, variant, name)
-    y = _conv_bn(x, width, 3, strides, name=f"{name}_1")
-    y = _conv_bn(y, width, 3, 1, name=f"{name}_2", activation=False, gamma_zero=zero_gamma)
+def _basic_block(x, width, strides, variant, zero_gamma, drop_rate, batch_norm, name):
+    shortcut = _shortcut(x, width, strides, variant, batch_norm, name)
+    y = _conv_bn(x, width, 3, strides, f"{name}_1", batch_norm)
+    y = _conv_bn(y, width, 3, 1, f"{name}_2", batch_norm, activation=False, gamma_zero=zero_gamma)
     y = residual_sum(shortcut, y, drop_rate, name)
     return keras.layers.ReLU(name=f"{name}_out")(y)
 
 
-def _bottleneck_block(x, width, strides, variant, zero_gamma, drop_rate, name):
+def _bottleneck_block(x, width, strides, variant, zero_gamma, drop_rate, batch_norm, name):
     filters = width * BOTTLENECK_EXPANSION
-    shortcut = _shortcut(x, filters, strides, variant, name)
+    shortcut = _shortcut(x, filters, strides, variant, batch_norm, name)
     # ResNet-A strides on the first 1x1 conv and so ignores 3/4 of its input; B moves the
     # stride to the 3x3 conv.
     strides_1x1, strides_3x3 = (strides, 1) if variant == "a" else (1, strides)
-    y = _conv_bn(x, width, 1, strides_1x1, name=f"{name}_1")
-    y = _conv_bn(y, width, 3, strides_3x3, name=f"{name}_2")
-    y = _conv_bn(y, filters, 1, 1, name=f"{name}_3", activation=False, gamma_zero=zero_gamma)
+    y = _conv_bn(x, width, 1, strides_1x1, f"{name}_1", batch_norm)
+    y = _conv_bn(y, width, 3, strides_3x3, f"{name}_2", batch_norm)
+    y = _conv_bn(y, filters, 1, 1, f"{name}_3", batch_norm, activation=False, gamma_zero=zero_gamma)
     y = residual_sum(shortcut, y, drop_rate, name)
     return keras.layers.ReLU(name=f"{name}_out")(y)
 

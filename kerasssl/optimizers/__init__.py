@@ -6,12 +6,27 @@ Two weight-decay semantics exist and papers rarely say which they use:
   algorithm (see `l2_penalty`), so it works with any optimizer and with `tf.distribute`.
 - "decoupled": `w -= lr * wd * w` (Loshchilov & Hutter), the `weight_decay` argument of Keras
   optimizers. With momentum 0.9 it is about ten times weaker than coupled L2 at the same value.
+
+`AdaBound` (with its AMSBound variant) lives in `ada_bound.py`.
 """
 
 import keras
 from keras import ops
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+from kerasssl.optimizers.ada_bound import AdaBound, step_bounds
+
+__all__ = [
+    "OPTIMIZERS",
+    "WEIGHT_DECAY_MODES",
+    "AdaBound",
+    "build_optimizer",
+    "decayable_variables",
+    "l2_penalty",
+    "model_l2_penalty",
+    "step_bounds",
+]
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "adabound", "amsbound")
 WEIGHT_DECAY_MODES = ("coupled", "decoupled")
 
 
@@ -46,11 +61,14 @@ def build_optimizer(
     momentum=0.9,
     nesterov=True,
     gradient_clip_norm=None,
+    base_learning_rate=None,
+    final_learning_rate=0.1,
+    gamma=1e-3,
 ):
     """Returns a Keras optimizer; decoupled decay skips biases and normalization parameters.
 
     Args:
-        name: one of "sgd", "adam", "adamw".
+        name: one of "sgd", "adam", "adamw", "adabound", "amsbound".
         learning_rate: float or `LearningRateSchedule`.
         model: the network being trained (to list the variables excluded from decay).
         weight_decay: decay strength; with mode "coupled" the optimizer gets none and the
@@ -58,6 +76,8 @@ def build_optimizer(
         weight_decay_mode: "coupled" (paper/PyTorch L2) or "decoupled" (Keras `weight_decay`).
         momentum, nesterov: SGD only.
         gradient_clip_norm: optional global-norm clipping.
+        base_learning_rate, final_learning_rate, gamma: AdaBound/AMSBound only (see
+            `AdaBound`); `base_learning_rate` is the schedule's peak.
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer name must be one of {OPTIMIZERS}, got {name!r}.")
@@ -75,8 +95,16 @@ def build_optimizer(
         optimizer = keras.optimizers.SGD(momentum=momentum, nesterov=nesterov, **common)
     elif name == "adam":
         optimizer = keras.optimizers.Adam(**common)
-    else:
+    elif name == "adamw":
         optimizer = keras.optimizers.AdamW(**{**common, "weight_decay": decoupled or 0.0})
+    else:
+        optimizer = AdaBound(
+            final_learning_rate=final_learning_rate,
+            gamma=gamma,
+            amsbound=name == "amsbound",
+            base_learning_rate=base_learning_rate,
+            **common,
+        )
     if decoupled:
         decayed = {id(v) for v in decayable_variables(model)}
         optimizer.exclude_from_weight_decay(

@@ -43,7 +43,11 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
         config, base_learning_rate=section.student_learning_rate
     ).train
     algorithm.compile(
-        optimizer=shared.build_optimizer(config.train, teacher, total_steps, steps_in_epoch),
+        # config.train.ema_momentum averages the student only (the network MPL reports): fit
+        # would finalize a teacher EMA against both networks' weights.
+        optimizer=shared.build_optimizer(
+            config.train, teacher, total_steps, steps_in_epoch, ema_momentum=0.0
+        ),
         student_optimizer=shared.build_optimizer(
             student_train, student, total_steps, steps_in_epoch
         ),
@@ -76,6 +80,8 @@ def train_mpl(config, data, folder, callbacks=()):
     shared.fit_phase(
         algorithm, train_dataset, config.train, steps_in_epoch, folder, callbacks, validation
     )
+    # fit finalizes only the teacher's optimizer: write the student's EMA (if any) into it.
+    algorithm.student_optimizer.finalize_variable_values(algorithm.student.trainable_variables)
     return algorithm.teacher, algorithm.student
 
 

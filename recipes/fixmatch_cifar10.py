@@ -57,7 +57,9 @@ def paper_values(config):
 def get_config(arg=None):
     arg = arg or ""
     if arg not in PRESETS:
-        raise ValueError(f"fixmatch_cifar10 takes no argument or one of {PRESETS[1:]}, got {arg!r}.")
+        raise ValueError(
+            f"fixmatch_cifar10 takes no argument or one of {PRESETS[1:]}, got {arg!r}."
+        )
     config = recipe_defaults.base_config()
     config.algorithm = "fix_match"
     config.data.source = "image_folder"

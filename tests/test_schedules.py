@@ -69,3 +69,29 @@ def test_phased_schedule_restarts_the_cosine_at_the_boundary_and_round_trips():
         assert float(restored._learning_rate(step)) == pytest.approx(values[step])
     with pytest.raises(ValueError, match="first_steps"):
         schedules.phased_warmup_cosine_schedule(0.1, 140, 140)
+
+
+def test_truncated_cosine_is_fixmatchs_curve_and_round_trips():
+    schedule = schedules.TruncatedCosineDecay(0.03, decay_steps=160)
+    for step in (0, 40, 80, 160, 400):
+        wanted = 0.03 * np.cos(7 * np.pi * min(step, 160) / (16 * 160))
+        assert float(schedule(step)) == pytest.approx(wanted, rel=1e-6)
+    restored = keras.optimizers.schedules.deserialize(
+        keras.optimizers.schedules.serialize(schedule)
+    )
+    assert float(restored(77)) == pytest.approx(float(schedule(77)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"initial_learning_rate": 0.0}, "initial_learning_rate"),
+        ({"decay_steps": 0}, "decay_steps"),
+        ({"truncation": 0.75}, "truncation"),
+    ],
+)
+def test_bad_truncated_cosine_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        schedules.TruncatedCosineDecay(
+            **{"initial_learning_rate": 0.1, "decay_steps": 10, **kwargs}
+        )

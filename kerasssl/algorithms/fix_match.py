@@ -1,5 +1,7 @@
 """FixMatch and FlexMatch: a confident weak-view prediction becomes the strong view's label."""
 
+import copy
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -245,7 +247,9 @@ class FixMatch(keras.Model):
         """FlexMatch's beta_c (float32 [C]) from the selected labels, warm-up included."""
         # bincount needs ids >= 0: slot 0 counts the images never predicted above tau.
         counts = ops.cast(
-            ops.bincount(ops.convert_to_tensor(self.selected_labels) + 1, minlength=num_classes + 1),
+            ops.bincount(
+                ops.convert_to_tensor(self.selected_labels) + 1, minlength=num_classes + 1
+            ),
             "float32",
         )[: num_classes + 1]
         unused, class_counts = counts[0], counts[1:]
@@ -314,7 +318,8 @@ class FixMatch(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["model"] = keras.saving.deserialize_keras_object(config["model"])
+        # Deserializing a functional model empties the dict it reads: keep the caller's intact.
+        config["model"] = keras.saving.deserialize_keras_object(copy.deepcopy(config["model"]))
         return cls(**config)
 
 

@@ -81,9 +81,7 @@ def train_fix_match(config, data, folder, callbacks=()):
     check_unlabeled_set(config, data)
     section = config.fix_match
     steps_in_epoch = shared.steps_per_epoch(config.train, len(data.labeled))
-    algorithm = build_algorithm(
-        config, data, steps_in_epoch * config.train.epochs, steps_in_epoch
-    )
+    algorithm = build_algorithm(config, data, steps_in_epoch * config.train.epochs, steps_in_epoch)
     train_dataset = pipelines.semi_supervised_dataset(
         data.labeled,
         data.unlabeled,

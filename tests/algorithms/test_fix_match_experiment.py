@@ -100,7 +100,7 @@ class InterruptAfterEpoch(keras.callbacks.Callback):
 
 class RecordFlexState(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
-        # Runs after BackupAndRestore (listed first) has restored the weights.
+        # Runs after BackupAndRestore (listed before extra callbacks) restored the weights.
         self.begin = self.model.selected_labels.numpy().copy()
 
     def on_train_end(self, logs=None):

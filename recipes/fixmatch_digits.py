@@ -2,10 +2,22 @@
 
 Command:
     kerasssl train --config=recipes/fixmatch_digits.py --workdir=runs/fixmatch_digits
-Runtime on 2 CPU cores: see the measured table below (`:smoke`: seconds).
-Measured test accuracy: see the table below (EMA model, 360 test digits).
-Presets: `:flex` (FlexMatch), `:supervised` (the same network, labeled batches, schedule,
-EMA and steps without the unlabeled images), `:smoke`.
+Runtime on 2 CPU cores: 1,000 steps of 16 labeled + 2 x 112 unlabeled 8x8 digits; 9 minutes
+wall (435 s of fit) measured with 6 other jobs on the same 2 cores (load average ~14), so a
+few minutes on a quiet machine; `:supervised` 4 minutes there; `:smoke` seconds.
+Measured test accuracy (validation accuracy) of the EMA model, seed 0, 360 test digits, 50
+labels (2026-12-01):
+
+| preset | test | validation | last epoch: mask rate, pseudo-label accuracy (masked) |
+|---|---|---|---|
+| `:supervised` (same network, labeled batches, schedule, EMA, steps) | 0.853 | 0.826 | - |
+| (none): FixMatch | 0.881 | 0.910 | 0.79, 0.85 (0.94) |
+| `:flex`: FlexMatch | 0.939 | 0.944 | 0.94, 0.94 (0.96) |
+
+FlexMatch's low early thresholds let most unlabeled digits in from the first epoch (its
+mask rate starts at 1.0, FixMatch's at 0.02) and it ends with more of them kept and right.
+One seed: the gaps are indicative, not measured across splits.
+Presets: `:flex` (FlexMatch), `:supervised`, `:smoke`.
 Flips and the flip in the strong view are off: they turn digits into other glyphs.
 """
 

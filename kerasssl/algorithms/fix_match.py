@@ -101,7 +101,10 @@ class FixMatch(keras.Model):
         _check_int(unlabeled_ratio, "unlabeled_ratio (mu)", 1)
         if threshold not in THRESHOLDS:
             raise ValueError(f"threshold must be one of {THRESHOLDS}, got {threshold!r}.")
-        _check_int(num_unlabeled, "num_unlabeled", 1 if threshold == "flex" else 0)
+        if threshold == "flex":
+            _check_int(num_unlabeled, "num_unlabeled (threshold='flex': the unlabeled set size)", 1)
+        else:
+            _check_int(num_unlabeled, "num_unlabeled", 0)
         if l2_weight_decay < 0:
             raise ValueError(f"l2_weight_decay must be >= 0, got {l2_weight_decay}.")
         if weak_view == strong_view:

@@ -11,26 +11,25 @@ MPL recipe's quiet-machine step times, about 40-60 minutes alone (not measured q
 Test accuracy: not measured yet (issue 16's evidence: supervised, FixMatch and FlexMatch at
 the same budget, two seeds, with `tools/compare_ssl.py`); metrics.json reports the EMA
 model's test_accuracy and the last epoch's mask rate and pseudo-label accuracy.
-Presets:
-    (none)      the CPU budget above; settings to be chosen on the validation split
-    `:flex`     FlexMatch: class-wise thresholds tau * M(beta_c), warm-up on
-    `:supervised`  the same network, labeled batches, schedule, EMA and steps, no unlabeled
-                data (the baseline FixMatch is compared against)
-    `:paper`    the FixMatch paper's CIFAR-10 setting: WRN-28-2, 2^20 steps, batch 64, mu 7,
-                lr 0.03 with cos(7 pi k / 16 K), coupled weight decay 5e-4, Nesterov 0.9,
-                EMA 0.999, tau 0.95, lambda_u 1 (a GPU run: about 2^20 x 960 images)
-    `:smoke`    a tiny network, two steps
-Why the CPU budget differs from the paper: one paper step is 960 images through WRN-28-2,
-several seconds on 2 cores, so 60 minutes buy a few hundred of the paper's 2^20 steps. The
+Without a preset: the CPU budget above, its settings to be chosen on the validation split;
+`:paper` is a GPU run (2^20 steps of 960 images). Why the CPU budget differs from the paper:
+one paper step is 960 images through WRN-28-2, about 8.5 s on 2 quiet cores at the README's
+113 img/s (76 s measured by `tools/bench_fixmatch.py` under load ~14), so 60 minutes buy a
+few hundred of the paper's 2^20 steps. The
 budget keeps the paper's loss, tau, lambda_u, optimizer and schedule shape, and spends the
 compute on more steps of a smaller network with mu = 3 (as `mpl_cifar10`). EMA 0.99 instead
 of 0.999: at 0.999 the average would still weigh the first 1,000 of 2,000 steps by 37%.
 """
 
-from kerasssl import recipe_defaults
-from kerasssl.experiments.fix_match import fix_match_section
+from kerasssl import recipe_defaults, recipe_presets
+from kerasssl.experiments.fix_match_config import fix_match_section
 
-PRESETS = ("", "flex", "supervised", "paper", "smoke")
+PRESETS = {
+    "flex": "FlexMatch: class-wise thresholds tau * M(beta_c) with the warm-up",
+    "supervised": "labeled data only: same network, batches, schedule, EMA and steps",
+    "paper": "the FixMatch paper: WRN-28-2, 2^20 steps, batch 64, mu 7, lr 0.03, EMA 0.999",
+    "smoke": recipe_defaults.SMOKE_DESCRIPTION,
+}
 
 
 def paper_values(config):
@@ -56,11 +55,7 @@ def paper_values(config):
 
 
 def get_config(arg=None):
-    arg = arg or ""
-    if arg not in PRESETS:
-        raise ValueError(
-            f"fixmatch_cifar10 takes no argument or one of {PRESETS[1:]}, got {arg!r}."
-        )
+    arg = recipe_presets.parse_preset(arg, PRESETS)
     config = recipe_defaults.base_config()
     config.algorithm = "fix_match"
     config.data.source = "image_folder"

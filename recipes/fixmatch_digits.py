@@ -17,20 +17,21 @@ labels (2026-12-01):
 FlexMatch's low early thresholds let most unlabeled digits in from the first epoch (its
 mask rate starts at 1.0, FixMatch's at 0.02) and it ends with more of them kept and right.
 One seed: the gaps are indicative, not measured across splits.
-Presets: `:flex` (FlexMatch), `:supervised`, `:smoke`.
 Flips and the flip in the strong view are off: they turn digits into other glyphs.
 """
 
-from kerasssl import recipe_defaults
-from kerasssl.experiments.fix_match import fix_match_section
+from kerasssl import recipe_defaults, recipe_presets
+from kerasssl.experiments.fix_match_config import fix_match_section
 
-PRESETS = ("", "flex", "supervised", "smoke")
+PRESETS = {
+    "flex": "FlexMatch: class-wise thresholds tau * M(beta_c) with the warm-up",
+    "supervised": "labeled data only: same network, batches, schedule, EMA and steps",
+    "smoke": recipe_defaults.SMOKE_DESCRIPTION,
+}
 
 
 def get_config(arg=None):
-    arg = arg or ""
-    if arg not in PRESETS:
-        raise ValueError(f"fixmatch_digits takes no argument or one of {PRESETS[1:]}, got {arg!r}.")
+    arg = recipe_presets.parse_preset(arg, PRESETS)
     config = recipe_defaults.base_config()
     config.algorithm = "fix_match"
     config.data.source = "digits"

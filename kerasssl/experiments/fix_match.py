@@ -12,8 +12,6 @@ Workdir layout:
 import csv
 import time
 
-import ml_collections
-
 from kerasssl import files
 from kerasssl.algorithms.fix_match import FixMatch
 from kerasssl.data import pipelines
@@ -22,19 +20,6 @@ from kerasssl.experiments.teacher_student import check_unlabeled
 
 # history.csv columns copied into metrics.json as final_<name>.
 FINAL_FIGURES = ("mask_rate", "pseudo_label_accuracy", "masked_pseudo_label_accuracy")
-
-
-def fix_match_section():
-    """The `config.fix_match` recipe section, with the FixMatch paper's CIFAR-10 values."""
-    section = ml_collections.ConfigDict()
-    section.unlabeled_ratio = 7  # mu: unlabeled images per labeled one in a batch
-    section.confidence_threshold = 0.95  # tau
-    section.unlabeled_loss_weight = 1.0  # lambda_u
-    section.threshold = "fixed"  # fixed (FixMatch) | flex (FlexMatch's class-wise thresholds)
-    section.threshold_warmup = True  # FlexMatch's warm-up (its reference code's default)
-    section.weak_view = "weak"  # flip + pad-and-crop; the labeled view is config.data.augment
-    section.strong_view = "strong"  # RandAugment (random magnitude) + Cutout
-    return section
 
 
 def check_unlabeled_set(config, data):

@@ -23,15 +23,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-_MODEL = flags.DEFINE_string("model", "wrn_28_2", "Model preset (kerasssl.models.list_models()).")
-_BATCH = flags.DEFINE_integer("batch_size", 64, "Labeled images per FixMatch step, B.")
-_RATIO = flags.DEFINE_integer("unlabeled_ratio", 7, "mu: unlabeled images per labeled one.")
-_SUPERVISED_BATCH = flags.DEFINE_integer(
-    "supervised_batch_size", 0, "Batch of the supervised reference (0: (1 + 2 mu) B)."
-)
-_ROUNDS = flags.DEFINE_integer("rounds", 4, "Interleaved rounds; the first is a warm-up.")
-_STEPS = flags.DEFINE_integer("steps", 2, "Steps of each method per round.")
-_SIZE = flags.DEFINE_integer("image_size", 32, "Square input size.")
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """The command-line flags, defined when run as a script (importing defines none: tests
+    load several tools in one process, and absl flags are global)."""
+    flags.DEFINE_string("model", "wrn_28_2", "Model preset (kerasssl.models.list_models()).")
+    flags.DEFINE_integer("batch_size", 64, "Labeled images per FixMatch step, B.")
+    flags.DEFINE_integer("unlabeled_ratio", 7, "mu: unlabeled images per labeled one.")
+    flags.DEFINE_integer(
+        "supervised_batch_size", 0, "Batch of the supervised reference (0: (1 + 2 mu) B)."
+    )
+    flags.DEFINE_integer("rounds", 4, "Interleaved rounds; the first is a warm-up.")
+    flags.DEFINE_integer("steps", 2, "Steps of each method per round.")
+    flags.DEFINE_integer("image_size", 32, "Square input size.")
 
 
 class StepTimer:
@@ -135,19 +141,20 @@ def measure(model_name, batch_size, ratio, supervised_batch, rounds, steps, imag
 
 def main(argv):
     del argv
-    if _ROUNDS.value < 2:
+    if FLAGS.rounds < 2:
         raise app.UsageError("--rounds must be >= 2 (the first round is a warm-up).")
     result = measure(
-        _MODEL.value,
-        _BATCH.value,
-        _RATIO.value,
-        _SUPERVISED_BATCH.value,
-        _ROUNDS.value,
-        _STEPS.value,
-        _SIZE.value,
+        FLAGS.model,
+        FLAGS.batch_size,
+        FLAGS.unlabeled_ratio,
+        FLAGS.supervised_batch_size,
+        FLAGS.rounds,
+        FLAGS.steps,
+        FLAGS.image_size,
     )
     print(json.dumps(result))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

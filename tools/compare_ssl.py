@@ -32,19 +32,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+FLAGS = flags.FLAGS
+
 RECIPES = pathlib.Path(__file__).resolve().parents[1] / "recipes"
 METHODS = ("supervised", "fixmatch", "flexmatch", "noisy_student", "mpl")
 DATASETS = ("digits", "cifar10")
 
-_DATASET = flags.DEFINE_enum("dataset", "digits", list(DATASETS), "Data set of the recipes.")
-_ROOT = flags.DEFINE_string("root", "", "cifar10: the image folder (config.data.root).")
-_METHODS = flags.DEFINE_list("methods", list(METHODS), f"Methods, among {METHODS}.")
-_SEEDS = flags.DEFINE_list("seeds", ["0"], "Seeds; each seed is its own labeled split.")
-_STEPS = flags.DEFINE_integer("steps", 0, "Training steps of each method (0: its recipe's).")
-_LABELS = flags.DEFINE_integer("labels_per_class", 0, "Labels per class (0: the recipe's).")
-_ALL_LABELS = flags.DEFINE_bool("all_labels", False, "Add supervised on every label (the top).")
-_SMOKE = flags.DEFINE_bool("smoke", False, "Every recipe's `:smoke` preset (seconds each).")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Folder of the runs.", required=True)
+
+def define_flags():
+    """The command-line flags, defined when run as a script (importing defines none: tests
+    load several tools in one process, and absl flags are global)."""
+    flags.DEFINE_enum("dataset", "digits", list(DATASETS), "Data set of the recipes.")
+    flags.DEFINE_string("root", "", "cifar10: the image folder (config.data.root).")
+    flags.DEFINE_list("methods", list(METHODS), f"Methods, among {METHODS}.")
+    flags.DEFINE_list("seeds", ["0"], "Seeds; each seed is its own labeled split.")
+    flags.DEFINE_integer("steps", 0, "Training steps of each method (0: its recipe's).")
+    flags.DEFINE_integer("labels_per_class", 0, "Labels per class (0: the recipe's).")
+    flags.DEFINE_bool("all_labels", False, "Add supervised on every label (the top).")
+    flags.DEFINE_bool("smoke", False, "Every recipe's `:smoke` preset (seconds each).")
+    flags.DEFINE_string("workdir", None, "Folder of the runs.", required=True)
 
 
 def load_recipe(name, arg=""):
@@ -194,19 +200,23 @@ def format_table(rows):
 
 def main(argv):
     del argv
-    rows = compare(
-        _DATASET.value,
-        _WORKDIR.value,
-        methods=tuple(_METHODS.value),
-        seeds=tuple(int(seed) for seed in _SEEDS.value),
-        steps=_STEPS.value,
-        labels_per_class=_LABELS.value,
-        root=_ROOT.value,
-        all_labels=_ALL_LABELS.value,
-        smoke=_SMOKE.value,
-    )
+    try:
+        rows = compare(
+            FLAGS.dataset,
+            FLAGS.workdir,
+            methods=tuple(FLAGS.methods),
+            seeds=tuple(int(seed) for seed in FLAGS.seeds),
+            steps=FLAGS.steps,
+            labels_per_class=FLAGS.labels_per_class,
+            root=FLAGS.root,
+            all_labels=FLAGS.all_labels,
+            smoke=FLAGS.smoke,
+        )
+    except ValueError as error:  # a bad flag: one line, no traceback
+        raise app.UsageError(str(error)) from None
     print(format_table(rows))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -1,7 +1,7 @@
 """kerasssl: Keras 3 training of image classifiers when labels are scarce or wrong.
 
 The public API, by subpackage: `algorithms` (the `keras.Model`s you `fit`: Supervised,
-Distiller, NoisyStudent, MetaPseudoLabels, DivideMix), `models` (ResNet, WideResNet,
+Distiller, NoisyStudent, MetaPseudoLabels, DivideMix, FixMatch), `models` (ResNet, WideResNet,
 EfficientNet, MLPMixer and `get_model`), `augment`, `data`, `noisy_labels`, `pseudo_labels`,
 `losses`, `metrics`, `schedules`, `optimizers`, `testing`, and `train` (`train_and_evaluate`,
 what the CLI runs on a recipe).
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Distiller",
     "DivideMix",
+    "FixMatch",
     "MetaPseudoLabels",
     "NoisyStudent",
     "Supervised",
@@ -42,6 +43,7 @@ __all__ = [
 _DEFINED_IN = {
     "Distiller": "kerasssl.algorithms",
     "DivideMix": "kerasssl.algorithms",
+    "FixMatch": "kerasssl.algorithms",
     "MetaPseudoLabels": "kerasssl.algorithms",
     "NoisyStudent": "kerasssl.algorithms",
     "Supervised": "kerasssl.algorithms",
@@ -67,6 +69,7 @@ if typing.TYPE_CHECKING:  # Editors and type checkers see the names as ordinary 
     from kerasssl.algorithms import (
         Distiller,
         DivideMix,
+        FixMatch,
         MetaPseudoLabels,
         NoisyStudent,
         Supervised,

@@ -54,11 +54,19 @@ def base_config():
     config.train.linear_scaling = True  # lr = base_learning_rate * batch_size / 256
     config.train.warmup_epochs = 1
     config.train.final_learning_rate_fraction = 0.0
+    # warmup_cosine: Bag of Tricks' linear warm-up then cosine to final_learning_rate_fraction;
+    # fixmatch_cosine: FixMatch's lr * cos(7 pi k / (16 K)), no warm-up.
+    config.train.schedule = "warmup_cosine"
     config.train.momentum = 0.9
     config.train.nesterov = True
     config.train.weight_decay = 5e-4
     config.train.weight_decay_mode = "coupled"  # coupled (paper L2) | decoupled (Keras)
     config.train.label_smoothing = 0.0
+    # > 0: evaluate and save an exponential moving average of the weights (Keras' optimizer
+    # use_ema + SwapEMAWeights), as FixMatch (0.999); supervised, fix_match and
+    # meta_pseudo_labels support it (MPL: the student, whose validation during the MPL phase
+    # still reads its raw weights). 0: no EMA.
+    config.train.ema_momentum = 0.0
     # Bag-of-Tricks batch mixing: none | mixup | cutmix | ricap; alpha 0 keeps the op's default
     # (mixup 0.2, cutmix 1.0, RICAP beta 0.3).
     config.train.batch_mixing = "none"

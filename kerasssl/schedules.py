@@ -2,8 +2,11 @@
 
 Keras already ships linear warm-up followed by cosine decay
 (`keras.optimizers.schedules.CosineDecay(..., warmup_target=, warmup_steps=)`); this module only
-adds the bookkeeping around it so a recipe can say "5 warm-up epochs, cosine to zero".
+adds the bookkeeping around it so a recipe can say "5 warm-up epochs, cosine to zero", a
+two-phase variant, and FixMatch's truncated cosine (`TruncatedCosineDecay`).
 """
+
+import math
 
 import keras
 
@@ -90,6 +93,46 @@ class PhasedSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "boundary": self.boundary,
             "first": keras.optimizers.schedules.serialize(self.first),
             "second": keras.optimizers.schedules.serialize(self.second),
+        }
+
+
+@keras.saving.register_keras_serializable(package="kerasssl")
+class TruncatedCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`initial_learning_rate * cos(truncation * pi * step / decay_steps)`, FixMatch's decay.
+
+    FixMatch (Sohn et al., 2020, section 3.3 and appendix B.1) decays its learning rate as
+    `eta * cos(7 pi k / (16 K))` over K steps: a quarter cosine cut short (truncation 7/16), so
+    the rate ends at cos(7 pi / 16) = 0.195 of its start instead of zero. Keras' `CosineDecay`
+    is the full half cosine `0.5 * (1 + cos(pi * k / K))`, a different curve. Steps past
+    `decay_steps` keep the final rate.
+
+    Args:
+        initial_learning_rate: the rate at step 0, > 0.
+        decay_steps: K, >= 1.
+        truncation: the fraction of pi the cosine covers over K, in (0, 0.5] so the rate stays
+            >= 0 (7/16 for FixMatch).
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, truncation=7 / 16):
+        if initial_learning_rate <= 0:
+            raise ValueError(f"initial_learning_rate must be > 0, got {initial_learning_rate}.")
+        if decay_steps < 1:
+            raise ValueError(f"decay_steps must be >= 1, got {decay_steps}.")
+        if not 0.0 < truncation <= 0.5:
+            raise ValueError(f"truncation must be in (0, 0.5], got {truncation}.")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.truncation = float(truncation)
+
+    def __call__(self, step):
+        progress = keras.ops.minimum(keras.ops.cast(step, "float32") / self.decay_steps, 1.0)
+        return self.initial_learning_rate * keras.ops.cos(self.truncation * math.pi * progress)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "truncation": self.truncation,
         }
 
 

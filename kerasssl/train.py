@@ -27,6 +27,9 @@ from kerasssl.experiments import get_experiment
 from kerasssl.experiments.context import ExperimentContext
 
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")
+# Algorithms whose evaluated network trains with one Keras optimizer that `fit` can finalize
+# (MPL: its student's optimizer); the others' two-network steps would average the wrong list.
+EMA_ALGORITHMS = ("supervised", "fix_match", "meta_pseudo_labels")
 
 
 def seed_everything(seed):
@@ -41,6 +44,16 @@ def _validate(config):
         raise ValueError(
             f"config.train.dtype_policy must be one of {DTYPE_POLICIES}, got "
             f"{config.train.dtype_policy!r}."
+        )
+    ema_momentum = config.train.get("ema_momentum", 0.0)
+    if not 0.0 <= ema_momentum < 1.0:
+        raise ValueError(
+            f"config.train.ema_momentum must be in [0, 1) (0: no EMA), got {ema_momentum}."
+        )
+    if ema_momentum and config.algorithm not in EMA_ALGORITHMS:
+        raise ValueError(
+            f"config.train.ema_momentum={ema_momentum} is supported by {EMA_ALGORITHMS}, not "
+            f"{config.algorithm!r}: set it to 0."
         )
     if config.train.batch_size < 1 or config.train.epochs < 1:
         raise ValueError(

@@ -53,8 +53,15 @@ def test_coupled_mode_leaves_the_optimizer_without_decay():
         ({"name": "lamb"}, "optimizer name"),
         ({"name": "sgd", "weight_decay_mode": "both"}, "weight_decay_mode"),
         ({"name": "sgd", "weight_decay": -1.0}, "weight_decay"),
+        ({"name": "sgd", "ema_momentum": 1.0}, "ema_momentum"),
     ],
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         optimizers.build_optimizer(learning_rate=0.1, model=_model(), **kwargs)
+
+
+def test_ema_momentum_turns_on_keras_ema():
+    optimizer = optimizers.build_optimizer("sgd", 0.1, _model(), ema_momentum=0.999)
+    assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(0.999)
+    assert not optimizers.build_optimizer("sgd", 0.1, _model()).use_ema

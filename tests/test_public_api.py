@@ -21,6 +21,7 @@ def test_algorithms_are_keras_models():
         kerasssl.NoisyStudent,
         kerasssl.MetaPseudoLabels,
         kerasssl.DivideMix,
+        kerasssl.FixMatch,
     ):
         assert issubclass(algorithm, keras.Model), algorithm
 

@@ -81,3 +81,29 @@ def test_delayed_schedule_waits_at_zero_then_runs_the_schedule_from_its_start():
     assert float(restored(10)) == pytest.approx(float(delayed(10)))
     with pytest.raises(ValueError, match="wait_steps"):
         schedules.delayed_schedule(0, inner)
+
+
+def test_truncated_cosine_is_fixmatchs_curve_and_round_trips():
+    schedule = schedules.TruncatedCosineDecay(0.03, decay_steps=160)
+    for step in (0, 40, 80, 160, 400):
+        wanted = 0.03 * np.cos(7 * np.pi * min(step, 160) / (16 * 160))
+        assert float(schedule(step)) == pytest.approx(wanted, rel=1e-6)
+    restored = keras.optimizers.schedules.deserialize(
+        keras.optimizers.schedules.serialize(schedule)
+    )
+    assert float(restored(77)) == pytest.approx(float(schedule(77)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"initial_learning_rate": 0.0}, "initial_learning_rate"),
+        ({"decay_steps": 0}, "decay_steps"),
+        ({"truncation": 0.75}, "truncation"),
+    ],
+)
+def test_bad_truncated_cosine_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        schedules.TruncatedCosineDecay(
+            **{"initial_learning_rate": 0.1, "decay_steps": 10, **kwargs}
+        )

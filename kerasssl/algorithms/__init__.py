@@ -8,6 +8,7 @@ from kerasssl.algorithms.divide_mix import (
     negative_entropy,
     uniform_prior_penalty,
 )
+from kerasssl.algorithms.fix_match import FixMatch
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
 from kerasssl.algorithms.mix_match import mix_coefficient, mix_match
 from kerasssl.algorithms.noisy_student import NoisyStudent
@@ -19,6 +20,7 @@ from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
 __all__ = [
     "Distiller",
     "DivideMix",
+    "FixMatch",
     "MetaPseudoLabels",
     "NoisyStudent",
     "SeedGeneratorCheckpointing",

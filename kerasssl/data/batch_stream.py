@@ -46,7 +46,8 @@ class BatchStream:
         self.view_keys = tuple(int(key) for key in keys[1:].astype(np.int32))
 
     def batch(self, step):
-        """{"label": int64 [B], view name: float32 [B, H, W, C] for each view} at `step`."""
+        """{"label": int64 [B], "index": int64 [B] (positions in `images`), view name: float32
+        [B, H, W, C] for each view} at `step`."""
         positions = step * self.batch_size + tf.range(self.batch_size, dtype=tf.int64)
         epochs = positions // self.num_examples
         key = tf.fill(tf.shape(epochs), tf.constant(self.shuffle_key, tf.int64))
@@ -58,7 +59,7 @@ class BatchStream:
             rounds=4,
         )
         images = tf.gather(self.images, indices)
-        batch = {"label": tf.gather(self.labels, indices)}
+        batch = {"label": tf.gather(self.labels, indices), "index": indices}
         if all(view is None for _, view in self.views):
             for name, _ in self.views:
                 batch[name] = tf.cast(images, tf.float32)

@@ -88,6 +88,7 @@ def semi_supervised_dataset(
     labeled_view="weak",
     include_unlabeled_labels: bool = False,
     start_step: int = 0,
+    include_unlabeled_indices: bool = False,
 ) -> tf.data.Dataset:
     """Endless batches `(x, y)` of labeled images zipped with views of unlabeled images.
 
@@ -95,7 +96,9 @@ def semi_supervised_dataset(
     name in `views` "unlabeled_<view>" float32 [B * unlabeled_ratio, H, W, C]: the same
     unlabeled images under that view, each view with its own augmentation seed; with
     `include_unlabeled_labels`, also "unlabeled_labels" int64 [B * unlabeled_ratio] (for
-    monitoring pseudo-label accuracy only). `y` is the labeled labels int64 [B]. Both streams
+    monitoring pseudo-label accuracy only); with `include_unlabeled_indices`, also
+    "unlabeled_index" int64 [B * unlabeled_ratio] (each image's position in `unlabeled`, for
+    per-image state such as FlexMatch's). `y` is the labeled labels int64 [B]. Both streams
     reshuffle every epoch and repeat forever, so pass `steps_per_epoch` to `fit`.
 
     Args:
@@ -109,6 +112,7 @@ def semi_supervised_dataset(
         labeled_view: view name (or callable, or None) for the labeled images.
         include_unlabeled_labels: add the unlabeled images' true labels to `x`.
         start_step: index of the first batch (see `supervised_dataset`).
+        include_unlabeled_indices: add the unlabeled images' positions in `unlabeled` to `x`.
 
     Returns:
         A `tf.data.Dataset` of `(x, y)`.
@@ -183,6 +187,8 @@ def semi_supervised_dataset(
             inputs[key] = unlabeled_batch[key]
         if include_unlabeled_labels:
             inputs["unlabeled_labels"] = unlabeled_batch["label"]
+        if include_unlabeled_indices:
+            inputs["unlabeled_index"] = unlabeled_batch["index"]
         return inputs, labeled_batch["label"]
 
     return endless_dataset(make_batch, start_step)

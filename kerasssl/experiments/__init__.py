@@ -15,6 +15,7 @@ EXPERIMENTS = {
     "billion_scale": "kerasssl.experiments.billion_scale",
     "distillation": "kerasssl.experiments.distillation",
     "meta_pseudo_labels": "kerasssl.experiments.meta_pseudo_labels",
+    "fix_match": "kerasssl.experiments.fix_match",
     "transfer_learning": "kerasssl.experiments.transfer_learning",
 }
 

@@ -49,14 +49,22 @@ def peak_learning_rate(train_config):
     return peak
 
 
-def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
-    """Bag-of-Tricks schedule: linear scaling, warm-up epochs, cosine decay.
+SCHEDULES = ("warmup_cosine", "fixmatch_cosine")
 
-    With `restart_step` > 0 the cosine ends there and a second one runs from the peak to
-    `total_steps` (`schedules.PhasedSchedule`), for runs made of two phases. With
-    `wait_steps` > 0 the rate is 0 for that many steps and the whole schedule (warm-up and
-    cosine) then runs over the remaining `total_steps - wait_steps`.
+
+def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
+    """The recipe's schedule (`train.schedule`), after the linear scaling rule.
+
+    "warmup_cosine" (Bag of Tricks): warm-up epochs, then cosine decay; with `restart_step` > 0
+    the cosine ends there and a second one runs from the peak to `total_steps`
+    (`schedules.PhasedSchedule`), for runs made of two phases. "fixmatch_cosine": FixMatch's
+    `lr * cos(7 pi k / (16 K))` (`schedules.TruncatedCosineDecay`), which has no warm-up. With
+    `wait_steps` > 0 the rate is 0 for that many steps and the whole schedule then runs over
+    the remaining `total_steps - wait_steps`.
     """
+    name = train_config.get("schedule", "warmup_cosine")
+    if name not in SCHEDULES:
+        raise ValueError(f"config.train.schedule must be one of {SCHEDULES}, got {name!r}.")
     if wait_steps:
         if not 0 < wait_steps < total_steps:
             raise ValueError(
@@ -65,6 +73,13 @@ def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_st
         rest = learning_rate_schedule(train_config, total_steps - wait_steps, steps_in_epoch)
         return schedules.delayed_schedule(wait_steps, rest)
     peak = peak_learning_rate(train_config)
+    if name == "fixmatch_cosine":
+        if train_config.warmup_epochs or restart_step:
+            raise ValueError(
+                "config.train.schedule='fixmatch_cosine' has no warm-up and no restart: set "
+                "config.train.warmup_epochs=0 (or use schedule='warmup_cosine')."
+            )
+        return schedules.TruncatedCosineDecay(peak, total_steps, truncation=7 / 16)
     first_steps = restart_step or total_steps
     warmup_steps = min(int(train_config.warmup_epochs * steps_in_epoch), first_steps - 1)
     final_fraction = train_config.final_learning_rate_fraction
@@ -77,7 +92,18 @@ def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_st
     )
 
 
-def build_optimizer(train_config, model, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
+def build_optimizer(
+    train_config,
+    model,
+    total_steps,
+    steps_in_epoch,
+    restart_step=0,
+    wait_steps=0,
+    ema_momentum=None,
+):
+    """The recipe's optimizer for `model`; `ema_momentum` None reads `train.ema_momentum`."""
+    if ema_momentum is None:
+        ema_momentum = train_config.get("ema_momentum", 0.0)
     adabound = {}
     if train_config.optimizer in ("adabound", "amsbound"):
         # The schedule scales AdaBound's bounds relative to its peak (see `AdaBound`).
@@ -95,6 +121,7 @@ def build_optimizer(train_config, model, total_steps, steps_in_epoch, restart_st
         momentum=train_config.momentum,
         nesterov=train_config.nesterov,
         **adabound,
+        ema_momentum=ema_momentum,
     )
 
 
@@ -148,9 +175,14 @@ def completed_epochs(folder):
     return int(json.loads(path.read_text())["epoch"])
 
 
-def fit_callbacks(folder, extra=()):
-    """A divergence check, resumable checkpoints, TensorBoard and a CSV history in `folder`."""
+def fit_callbacks(folder, extra=(), optimizer=None):
+    """A divergence check, resumable checkpoints, TensorBoard and a CSV history in `folder`.
+
+    With an `optimizer` that keeps an EMA of the weights (`use_ema`), validation during `fit`
+    reads the EMA weights (`keras.callbacks.SwapEMAWeights`, which swaps them back after).
+    """
     folder = pathlib.Path(folder)
+    ema = [keras.callbacks.SwapEMAWeights()] if getattr(optimizer, "use_ema", False) else []
     return [
         # First: a diverged epoch must raise before it is checkpointed or logged.
         StopOnDivergence(folder),
@@ -159,6 +191,7 @@ def fit_callbacks(folder, extra=()):
         ),
         keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),
+        *ema,
         *extra,
     ]
 
@@ -169,14 +202,17 @@ def fit_phase(
     """Fits one resumable phase into `folder`: its epochs, `fit_callbacks`, the seeded pipeline.
 
     Returns fit's `History`. `dataset` must start at the step `completed_epochs(folder)` gives,
-    so a resumed phase sees the batches an unbroken one would have seen.
+    so a resumed phase sees the batches an unbroken one would have seen. When the optimizer
+    keeps an EMA of the weights, `fit` ends by writing it into them (Keras
+    `finalize_variable_values`): what is evaluated and saved afterwards is the EMA model,
+    while `backup/` keeps the raw weights and the average to resume from.
     """
     return algorithm.fit(
         dataset,
         epochs=train_config.epochs,
         steps_per_epoch=steps_in_epoch,
         validation_data=validation,
-        callbacks=fit_callbacks(folder, callbacks),
+        callbacks=fit_callbacks(folder, callbacks, algorithm.optimizer),
         verbose=progress.fit_verbosity(train_config),
         shuffle=False,  # the pipeline shuffles, seeded
     )

@@ -86,7 +86,11 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
     ).train
     wait_steps = _fraction_of(total_steps, section.student_wait_fraction, "student_wait_fraction")
     algorithm.compile(
-        optimizer=shared.build_optimizer(config.train, teacher, total_steps, steps_in_epoch),
+        # config.train.ema_momentum averages the student only (the network MPL reports): fit
+        # would finalize a teacher EMA against both networks' weights.
+        optimizer=shared.build_optimizer(
+            config.train, teacher, total_steps, steps_in_epoch, ema_momentum=0.0
+        ),
         student_optimizer=shared.build_optimizer(
             student_train, student, total_steps, steps_in_epoch, wait_steps=wait_steps
         ),
@@ -131,6 +135,8 @@ def train_mpl(config, data, folder, callbacks=()):
     shared.fit_phase(
         algorithm, train_dataset, config.train, steps_in_epoch, folder, callbacks, validation
     )
+    # fit finalizes only the teacher's optimizer: write the student's EMA (if any) into it.
+    algorithm.student_optimizer.finalize_variable_values(algorithm.student.trainable_variables)
     return algorithm.teacher, algorithm.student
 
 

@@ -64,6 +64,7 @@ def build_optimizer(
     base_learning_rate=None,
     final_learning_rate=0.1,
     gamma=1e-3,
+    ema_momentum=0.0,
 ):
     """Returns a Keras optimizer; decoupled decay skips biases and normalization parameters.
 
@@ -78,6 +79,9 @@ def build_optimizer(
         gradient_clip_norm: optional global-norm clipping.
         base_learning_rate, final_learning_rate, gamma: AdaBound/AMSBound only (see
             `AdaBound`); `base_learning_rate` is the schedule's peak.
+        ema_momentum: > 0 keeps an exponential moving average of the trainable weights
+            (Keras `use_ema`, e.g. 0.999 as FixMatch); `keras.callbacks.SwapEMAWeights`
+            evaluates with it and `fit` writes it into the weights when it ends. 0: none.
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer name must be one of {OPTIMIZERS}, got {name!r}.")
@@ -87,10 +91,14 @@ def build_optimizer(
         )
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
+    if not 0.0 <= ema_momentum < 1.0:
+        raise ValueError(f"ema_momentum must be in [0, 1) (0: no EMA), got {ema_momentum}.")
     decoupled = weight_decay if weight_decay_mode == "decoupled" else None
     common = {"learning_rate": learning_rate, "weight_decay": decoupled or None}
     if gradient_clip_norm:
         common["global_clipnorm"] = gradient_clip_norm
+    if ema_momentum:
+        common.update(use_ema=True, ema_momentum=ema_momentum)
     if name == "sgd":
         optimizer = keras.optimizers.SGD(momentum=momentum, nesterov=nesterov, **common)
     elif name == "adam":

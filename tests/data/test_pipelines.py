@@ -212,3 +212,21 @@ def test_start_step_continues_the_stream():
     )
     with pytest.raises(ValueError, match="start_step"):
         supervised_dataset(data, 8, training=True, start_step=-1)
+
+
+def test_semi_supervised_unlabeled_indices_point_at_the_images():
+    data = _indexed_data(count=60)
+    labeled, unlabeled = data.subset(np.arange(20)), data.subset(np.arange(20, 60))
+    dataset = semi_supervised_dataset(
+        labeled,
+        unlabeled,
+        4,
+        unlabeled_ratio=3,
+        views=("weak", "strong"),
+        include_unlabeled_indices=True,
+    )
+    for inputs, _ in _take(dataset, 3):
+        # Image i of `unlabeled` holds the id 20 + i.
+        np.testing.assert_array_equal(
+            inputs["unlabeled_index"] + 20, _ids(inputs["unlabeled_weak"])
+        )

@@ -1,0 +1,79 @@
+"""tools/compare_ssl.py at smoke size: one table, the same labeled split for every method."""
+
+import importlib.util
+import math
+import pathlib
+
+import pytest
+
+TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "compare_ssl.py"
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("compare_ssl", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check_rows(tool, rows, methods):
+    assert [row["method"] for row in rows] == methods
+    # One labeled split: every semi-supervised method saw the supervised baseline's labels.
+    labeled = {row["labeled"] for row in rows if row["method"] != "all_labels"}
+    assert len(labeled) == 1 and labeled.pop().startswith("50 (")  # 5 labels x 10 classes
+    for row in rows:
+        assert 0.0 <= row["test_accuracy"] <= 1.0 and row["minutes"] > 0
+    table = tool.format_table(rows)
+    assert len(table.splitlines()) == len(rows) + 2
+    for method in methods:
+        assert f"| {method} |" in table
+
+
+def test_smoke_comparison_prints_one_table(tool, tmp_path):
+    rows = tool.compare("digits", tmp_path, methods=("supervised", "fixmatch"), smoke=True)
+    _check_rows(tool, rows, ["supervised", "fixmatch"])
+    assert rows[0]["algorithm"] == "supervised" and rows[1]["algorithm"] == "fix_match"
+
+
+def test_gap_closed_is_the_fraction_of_the_labeled_to_all_labels_gap(tool):
+    rows = [
+        {"method": "all_labels", "test_accuracy": 0.9},
+        {"method": "supervised", "test_accuracy": 0.5},
+        {"method": "fixmatch", "test_accuracy": 0.8},
+    ]
+    tool.add_gap_closed(rows)
+    assert [row["gap_closed"] for row in rows] == pytest.approx([1.0, 0.0, 0.75])
+    alone = [{"method": "fixmatch", "test_accuracy": 0.8}]
+    tool.add_gap_closed(alone)
+    assert math.isnan(alone[0]["gap_closed"])
+
+
+@pytest.mark.slow  # five methods, Noisy Student's labeling and MPL's two networks
+def test_smoke_comparison_of_all_five_methods(tool, tmp_path):
+    rows = tool.compare("digits", tmp_path, smoke=True, steps=2, all_labels=True)
+    _check_rows(tool, rows, ["all_labels", *tool.METHODS])
+    assert rows[3]["algorithm"] == "fix_match" and rows[3]["steps"] == 2
+
+
+def test_budget_sets_every_methods_steps(tool):
+    for method in tool.METHODS:
+        config = tool.method_config(method, "digits", seed=1, steps=300)
+        assert config.train.epochs * config.train.steps_per_epoch == 300, method
+        assert config.seed == 1 and config.data.labels_per_class == 5, method
+    flex = tool.method_config("flexmatch", "digits", seed=0)
+    assert flex.fix_match.threshold == "flex"
+    # The split follows the seed, and only the seed.
+    splits = {
+        tool.labeled_split(tool.method_config(method, "digits", seed))
+        for method in ("supervised", "mpl")
+        for seed in (0, 1)
+    }
+    assert len(splits) == 2
+
+
+def test_bad_arguments_are_named(tool, tmp_path):
+    with pytest.raises(ValueError, match="--methods"):
+        tool.compare("digits", tmp_path, methods=("pi_model",))
+    with pytest.raises(ValueError, match="--root"):
+        tool.compare("cifar10", tmp_path)

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The lock pins every transitive version so a fresh install is reproducible.
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint clean
+.PHONY: install demo test test-slow lint notebooks clean
 
 $(STAMP): pyproject.toml setup.py requirements-lock.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "kerasssl needs Python >= 3.11 (set PYTHON=python3.11)"'
@@ -27,6 +27,11 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -q --run-slow
+
+# Re-executes every notebook in full and stores its outputs (about 40 minutes on 2 CPU cores);
+# `tools/notebooks.py execute <name>` runs one.
+notebooks: install
+	$(PY) tools/notebooks.py execute
 
 lint: install
 	$(VENV)/bin/ruff check kerasssl tests recipes tools

@@ -16,6 +16,7 @@ import argparse
 import os
 import pathlib
 import re
+import resource
 import sys
 import time
 
@@ -156,7 +157,8 @@ def execute(path, smoke=False, timeout=CELL_TIMEOUT_SECONDS, output_path=None):
     """Runs every cell of `path` in a fresh kernel started in the notebook's folder.
 
     Writes the executed notebook to `output_path` (None: nowhere) and returns it with the
-    wall time in seconds. A cell error raises `nbclient.exceptions.CellExecutionError`.
+    wall time and the kernel's CPU time in seconds (on a shared machine the CPU time says more
+    than the wall time). A cell error raises `nbclient.exceptions.CellExecutionError`.
     """
     import jupyter_client
     import nbclient
@@ -168,6 +170,7 @@ def execute(path, smoke=False, timeout=CELL_TIMEOUT_SECONDS, output_path=None):
     # The kernel inherits this process's environment.
     os.environ[SMOKE_VARIABLE] = "1" if smoke else "0"
     start = time.perf_counter()
+    cpu_start = _finished_children_cpu_seconds()
     try:
         # The kernel runs this interpreter (ipykernel's native spec), never a "python3"
         # kernelspec of another environment that a user folder may hold.
@@ -188,10 +191,17 @@ def execute(path, smoke=False, timeout=CELL_TIMEOUT_SECONDS, output_path=None):
         else:
             os.environ[SMOKE_VARIABLE] = previous
     seconds = time.perf_counter() - start
+    # The kernel has exited and been reaped by now (cleanup_kc), so its CPU time is counted.
+    cpu_seconds = _finished_children_cpu_seconds() - cpu_start
     drop_tensorflow_log_lines(notebook)
     if output_path is not None:
         nbformat.write(notebook, output_path)
-    return notebook, seconds
+    return notebook, seconds, cpu_seconds
+
+
+def _finished_children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def drop_tensorflow_log_lines(notebook):
@@ -225,8 +235,9 @@ def main(argv):
         return
     for path in paths:
         output = None if arguments.smoke else path
-        _, seconds = execute(path, smoke=arguments.smoke, output_path=output)
-        print(f"{path.name}: executed in {seconds:.0f} s" + (" (smoke)" if arguments.smoke else ""))
+        _, seconds, cpu_seconds = execute(path, smoke=arguments.smoke, output_path=output)
+        mode = " in smoke mode" if arguments.smoke else ""
+        print(f"{path.name}: executed{mode} in {seconds:.0f} s ({cpu_seconds:.0f} s of kernel CPU)")
 
 
 if __name__ == "__main__":

@@ -138,13 +138,22 @@ def test_tensorflow_start_up_lines_are_dropped_and_the_rest_kept():
             "I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on.\n"
             "UserWarning: a real warning\n",
         ),
-        nbformat.v4.new_output("stream", name="stderr", text="E0000 00:00:1.0 1 node_def.cc\n"),
+        nbformat.v4.new_output(
+            "stream",
+            name="stderr",
+            text="E0000 00:00:1.0 1 node_def_util.cc:682] NodeDef mentions attribute "
+            "use_unbounded_threadpool which is not in the op definition\n",
+        ),
+        nbformat.v4.new_output(
+            "stream", name="stderr", text="E0000 00:00:1.0 1 cuda_dnn.cc:8] a real error\n"
+        ),
         nbformat.v4.new_output("stream", name="stdout", text="I0000 is not stderr\n"),
     ]
     notebook = nbformat.v4.new_notebook(cells=[cell])
     tool.drop_tensorflow_log_lines(notebook)
     assert [output.text for output in cell.outputs] == [
         "UserWarning: a real warning\n",
+        "E0000 00:00:1.0 1 cuda_dnn.cc:8] a real error\n",
         "I0000 is not stderr\n",
     ]
 

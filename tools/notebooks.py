@@ -15,7 +15,6 @@ install when kerasssl or the `notebooks` extra is missing.
 import argparse
 import os
 import pathlib
-import re
 import resource
 import sys
 import time
@@ -31,9 +30,6 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 # A full run of the slowest notebook (DivideMix, four 60-epoch runs) takes about 20 minutes
 # on 2 shared CPU cores; the limit only stops a hung cell.
 CELL_TIMEOUT_SECONDS = 3600
-# TensorFlow's C++ start-up lines (absl logs before InitializeLog, which ignore
-# TF_CPP_MIN_LOG_LEVEL, e.g. the oneDNN notice) say nothing about the notebook: not stored.
-TENSORFLOW_LOG_LINE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} )")
 
 SETUP_CELL = '''\
 # Setup: finds the kerasssl repository (in Colab: clones and installs it) and checks that
@@ -205,7 +201,14 @@ def _finished_children_cpu_seconds():
 
 
 def drop_tensorflow_log_lines(notebook):
-    """Removes TensorFlow's C++ log lines from the stderr outputs (see TENSORFLOW_LOG_LINE)."""
+    """Removes from the stderr outputs the TensorFlow C++ lines the `kerasssl` command hides.
+
+    They reach the kernel's file descriptor 2 directly (the oneDNN notice, absl's banner, the
+    harmless use_unbounded_threadpool error; see `kerasssl.tensorflow_logs`) and say nothing
+    about the notebook. Real errors are kept.
+    """
+    from kerasssl.tensorflow_logs import keep_line
+
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
@@ -213,7 +216,7 @@ def drop_tensorflow_log_lines(notebook):
         for output in cell.outputs:
             if output.output_type == "stream" and output.name == "stderr":
                 lines = output.text.splitlines(keepends=True)
-                output.text = "".join(line for line in lines if not TENSORFLOW_LOG_LINE.match(line))
+                output.text = "".join(line for line in lines if keep_line(line.encode()))
                 if not output.text:
                     continue
             outputs.append(output)

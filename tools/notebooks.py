@@ -27,8 +27,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 SMOKE_VARIABLE = "KERASSSL_NOTEBOOK_SMOKE"
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
-# A full run of the slowest notebook (DivideMix, four 60-epoch runs) takes about 20 minutes
-# on 2 shared CPU cores; the limit only stops a hung cell.
+# A full run of the slowest notebook (DivideMix, four 60-epoch runs) takes 16 minutes of
+# CPU time (35 minutes beside other jobs on 2 cores); the limit only stops a hung cell.
 CELL_TIMEOUT_SECONDS = 3600
 
 SETUP_CELL = '''\

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The lock pins every transitive version so a fresh install is reproducible.
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint clean
+.PHONY: install demo test test-slow lint notebooks clean
 
 $(STAMP): pyproject.toml setup.py requirements-lock.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "kerasssl needs Python >= 3.11 (set PYTHON=python3.11)"'
@@ -27,6 +27,12 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -q --run-slow
+
+# Re-executes every notebook in full and stores its outputs (about 30 minutes of CPU time on 2
+# cores; an hour when other jobs share them);
+# `tools/notebooks.py execute <name>` runs one.
+notebooks: install
+	$(PY) tools/notebooks.py execute
 
 lint: install
 	$(VENV)/bin/ruff check kerasssl tests recipes tools

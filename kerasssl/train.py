@@ -19,7 +19,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from kerasssl import files, losses, run_folder
+from kerasssl import distribute, files, losses, run_folder
 from kerasssl.data.prepare import prepare_data
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import get_experiment
@@ -36,6 +36,7 @@ def seed_everything(seed):
 
 def _validate(config):
     get_experiment(config.algorithm)
+    distribute.validate(config.distribute)
     if config.train.dtype_policy not in DTYPE_POLICIES:
         raise ValueError(
             f"config.train.dtype_policy must be one of {DTYPE_POLICIES}, got "
@@ -60,6 +61,14 @@ def train_and_evaluate(config, workdir, callbacks=(), overwrite=False):
     """
     config = ml_collections.ConfigDict(config.to_dict())
     _validate(config)
+    # Before any file: a TPU that does not answer or an uneven global batch fails here.
+    strategy = distribute.build_strategy(config.distribute)
+    distribute.check_global_batch(strategy, config.train)
+    with distribute.process_workdir(strategy, workdir) as workdir:
+        return _train_in_folder(config, workdir, strategy, callbacks, overwrite)
+
+
+def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
     # Nothing is written before the workdir's stored config has been checked.
     folder = run_folder.RunFolder(workdir, config, overwrite=overwrite).check()
     workdir = folder.workdir
@@ -72,7 +81,10 @@ def train_and_evaluate(config, workdir, callbacks=(), overwrite=False):
         folder.start()
         try:
             experiment = get_experiment(config.algorithm)
-            metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
+            # Networks, optimizers and algorithms built in the scope have mirrored variables;
+            # fit then splits each global batch over the replicas.
+            with strategy.scope():
+                metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
             if data.label_noise is not None:
                 metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
             files.atomic_write_json(workdir / "metrics.json", metrics)

@@ -16,6 +16,7 @@ Strategies (`config.distribute.strategy`):
 """
 
 import contextlib
+import functools
 import json
 import os
 import pathlib
@@ -67,9 +68,24 @@ def _tf_config():
 
 
 def build_strategy(distribute_config):
-    """The `tf.distribute.Strategy` that `config.distribute` names (after `validate`)."""
+    """The `tf.distribute.Strategy` that `config.distribute` names (after `validate`).
+
+    One strategy per kind per process, reused by later runs: two MirroredStrategy objects in
+    one process can mix up their collective all-reduces, and a MultiWorkerMirroredStrategy
+    can only be created once.
+    """
     validate(distribute_config)
-    name = distribute_config.strategy
+    return _cached_strategy(distribute_config.strategy, distribute_config.tpu)
+
+
+@functools.cache
+def _cached_strategy(name, tpu):
+    # Created before anything lists devices: that would initialize TensorFlow's context,
+    # after which multi-worker collectives can no longer be configured.
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        return _tpu_strategy(tpu)
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "one_device"
@@ -78,9 +94,7 @@ def build_strategy(distribute_config):
     if name == "mirrored":
         devices = [device.name for device in gpus or tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return _tpu_strategy(distribute_config.tpu)
+    raise AssertionError(f"unreachable: {name!r} passed validate()")
 
 
 def _tpu_strategy(address):

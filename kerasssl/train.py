@@ -28,10 +28,20 @@ from kerasssl.experiments.context import ExperimentContext
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
 
-def seed_everything(seed):
-    """Python, NumPy and TensorFlow seeds, and deterministic TF kernels: same seed, same run."""
+def seed_everything(seed, deterministic_ops=True):
+    """Python, NumPy and TensorFlow seeds, and deterministic TF kernels: same seed, same run.
+
+    `deterministic_ops=False` (XLA runs, `train.jit_compile`) turns TF's op determinism off
+    again: Keras silently drops `jit_compile=True` while it is on.
+    """
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        # No public API turns it off, and it stays on for the process once enabled.
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
 
 
 def _validate(config):
@@ -72,7 +82,7 @@ def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
     # Nothing is written before the workdir's stored config has been checked.
     folder = run_folder.RunFolder(workdir, config, overwrite=overwrite).check()
     workdir = folder.workdir
-    seed_everything(config.seed)
+    seed_everything(config.seed, deterministic_ops=not config.train.jit_compile)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.train.dtype_policy)
     try:

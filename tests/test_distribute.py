@@ -161,6 +161,8 @@ def assert_mirrored_matches_one_device(results, recipe):
     assert two["metrics"]["test_accuracy"] == pytest.approx(one["metrics"]["test_accuracy"])
 
 
+# Four smoke runs in one subprocess: about 6 minutes on the shared 2-core machine.
+@pytest.mark.slow
 def test_mirrored_supervised_matches_one_device(tmp_path):
     results = run_mirrored(tmp_path, ["supervised_digits"])
     assert_mirrored_matches_one_device(results, "supervised_digits")

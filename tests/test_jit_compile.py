@@ -29,12 +29,18 @@ def smoke_recipe(name, variant="smoke"):
     return config
 
 
+# Keras falls back to no XLA with only this warning (e.g. while op determinism is on): fail.
+NO_FALLBACK = pytest.mark.filterwarnings("error:Model doesn't support `jit_compile=True`")
+
+
+@NO_FALLBACK
 def test_supervised_steps_compile_with_xla(tmp_path):
     metrics = train_and_evaluate(smoke_recipe("supervised_digits"), tmp_path / "run")
     assert np.isfinite(metrics["test_loss"])
 
 
 # Supervised (teachers, fine-tuning) runs inside each of these too.
+@NO_FALLBACK
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "recipe",

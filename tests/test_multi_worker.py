@@ -72,6 +72,17 @@ def weights(workdir):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "Keras 3.15's TensorFlow trainer fails under MultiWorkerMirroredStrategy at fit's "
+        "start: _maybe_symbolic_build calls strategy.reduce on the (images, labels) batch, "
+        "which MWMS' cross-device ops cannot convert (ValueError: Attempt to convert a value "
+        "(PerReplica...)); skipping that build, the step's output reduction fails next "
+        "(Invalid reduction dimension 0 for input with 0 dimensions). Both workers exit 2."
+    ),
+)
 def test_two_workers_match_one_mirrored_process(tmp_path):
     workdir = tmp_path / "multi_worker"
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}

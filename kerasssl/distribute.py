@@ -7,7 +7,8 @@ batch. Everything a recipe builds (networks, optimizers, algorithms) is created 
 `strategy.scope()` by `kerasssl.train`, so the variables are mirrored.
 
 Strategies (`config.distribute.strategy`):
-    auto          MirroredStrategy over all visible GPUs when there are any, else one device.
+    auto          MirroredStrategy over all visible GPUs when there are two or more, else
+                  TensorFlow's default (one device, no scope).
     one_device    OneDeviceStrategy on the first GPU, or the CPU.
     mirrored      MirroredStrategy over all visible GPUs (or the logical CPUs when none).
     multi_worker  MultiWorkerMirroredStrategy; the cluster and this process' task come from
@@ -88,7 +89,13 @@ def _cached_strategy(name, tpu):
         return _tpu_strategy(tpu)
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
-        name = "mirrored" if len(gpus) > 1 else "one_device"
+        if len(gpus) < 2:
+            # TensorFlow's default strategy: no scope, so Keras builds each algorithm when its
+            # step is first traced. Under an explicit strategy Keras 3.15 builds it from a
+            # training batch instead (`_maybe_symbolic_build`), which calls `call()` on it and
+            # fails for DivideMix, whose training batches are not `call()`'s inputs.
+            return tf.distribute.get_strategy()
+        name = "mirrored"
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     if name == "mirrored":

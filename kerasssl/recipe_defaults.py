@@ -20,7 +20,9 @@ def base_config():
     config.data.source = "digits"  # digits | image_folder | tfds | npz
     config.data.root = ""  # image_folder: <root>/<split>/<class>/*.jpg
     config.data.name = ""  # tfds: data set name
-    config.data.data_dir = ""  # tfds: local data_dir (never downloads)
+    config.data.data_dir = ""  # tfds: local data_dir ("" = ~/tensorflow_datasets)
+    # tfds: download and prepare a data set data_dir lacks (needs internet; false = offline).
+    config.data.download = True
     config.data.path = ""  # npz file
     config.data.image_size = 0  # 0 keeps the source's size
     config.data.train_split = "train"
@@ -39,6 +41,9 @@ def base_config():
     config.model = ml_collections.ConfigDict()
     config.model.name = "resnet_tiny"
     config.model.kwargs = ml_collections.ConfigDict()
+    # BatchNormalization(synchronized=True): batch statistics over all replicas, for the small
+    # per-replica batches of SSL on many devices. No effect on one device.
+    config.model.sync_batch_norm = False
 
     config.train = ml_collections.ConfigDict()
     config.train.batch_size = 128
@@ -73,8 +78,15 @@ def base_config():
     config.train.mixing_alpha = 0.0
     config.train.dtype_policy = "float32"  # float32 | mixed_bfloat16
     config.train.steps_per_execution = 1
+    # XLA-compiled train/test steps (what TPUs need); off by default: slower on small CPU runs.
+    config.train.jit_compile = False
     config.train.max_eval_examples = 0  # 0: evaluate on the whole validation and test sets
     config.train.verbose = "auto"  # Keras fit verbosity: auto | 0 | 1 | 2
+
+    # See kerasssl/distribute.py. train.batch_size is the global batch over all replicas.
+    config.distribute = ml_collections.ConfigDict()
+    config.distribute.strategy = "auto"  # auto | one_device | mirrored | multi_worker | tpu
+    config.distribute.tpu = ""  # tpu: TPU name or grpc:// address ("" = the TPU VM's own)
     return config
 
 

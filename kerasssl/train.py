@@ -20,7 +20,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from kerasssl import files, losses, run_folder
+from kerasssl import distribute, files, losses, run_folder
 from kerasssl.data.prepare import prepare_data
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import get_experiment
@@ -32,14 +32,25 @@ DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 EMA_ALGORITHMS = ("supervised", "fix_match", "meta_pseudo_labels")
 
 
-def seed_everything(seed):
-    """Python, NumPy and TensorFlow seeds, and deterministic TF kernels: same seed, same run."""
+def seed_everything(seed, deterministic_ops=True):
+    """Python, NumPy and TensorFlow seeds, and deterministic TF kernels: same seed, same run.
+
+    `deterministic_ops=False` (XLA runs, `train.jit_compile`) turns TF's op determinism off
+    again: Keras silently drops `jit_compile=True` while it is on.
+    """
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        # No public API turns it off, and it stays on for the process once enabled.
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
 
 
 def _validate(config):
     get_experiment(config.algorithm)
+    distribute.validate(config.distribute)
     if config.train.dtype_policy not in DTYPE_POLICIES:
         raise ValueError(
             f"config.train.dtype_policy must be one of {DTYPE_POLICIES}, got "
@@ -74,10 +85,18 @@ def train_and_evaluate(config, workdir, callbacks=(), overwrite=False):
     """
     config = ml_collections.ConfigDict(config.to_dict())
     _validate(config)
+    # Before any file: a TPU that does not answer or an uneven global batch fails here.
+    strategy = distribute.build_strategy(config.distribute)
+    distribute.check_global_batch(strategy, config.train)
+    with distribute.process_workdir(strategy, workdir) as workdir:
+        return _train_in_folder(config, workdir, strategy, callbacks, overwrite)
+
+
+def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
     # Nothing is written before the workdir's stored config has been checked.
     folder = run_folder.RunFolder(workdir, config, overwrite=overwrite).check()
     workdir = folder.workdir
-    seed_everything(config.seed)
+    seed_everything(config.seed, deterministic_ops=not config.train.jit_compile)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.train.dtype_policy)
     try:
@@ -86,7 +105,10 @@ def train_and_evaluate(config, workdir, callbacks=(), overwrite=False):
         folder.start()
         try:
             experiment = get_experiment(config.algorithm)
-            metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
+            # Networks, optimizers and algorithms built in the scope have mirrored variables;
+            # fit then splits each global batch over the replicas.
+            with strategy.scope():
+                metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
             export_saved_model(workdir)
             if data.label_noise is not None:
                 metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))

@@ -17,7 +17,8 @@ def load_dataset(data_config) -> dict[str, ImageData]:
     defaults):
     - `source`: "digits" (built in, no download), "image_folder", "tfds" or "npz".
     - `root`: image_folder root, laid out as <root>/<split>/<class>/*.jpg|png.
-    - `name`, `data_dir`: tfds name and the local folder holding it (never downloaded).
+    - `name`, `data_dir`, `download`: tfds name, the local folder holding it, and whether to
+      download and prepare it there when absent (default False here; recipes say True).
     - `path`: npz file; either with a "{split}" placeholder ("data/{split}.npz", one file per
       split with keys images/labels) or one file with per-split keys (x_train, y_train, ...).
     - `image_size`: None (keep), an int or (height, width); every source is resized to it.
@@ -51,7 +52,13 @@ def load_dataset(data_config) -> dict[str, ImageData]:
         name = _required(data_config, "name", source, "cifar10")
         data_dir = _field(data_config, "data_dir", None)
         data = {
-            key: load_tfds(name, split, data_dir=data_dir, image_size=image_size)
+            key: load_tfds(
+                name,
+                split,
+                data_dir=data_dir,
+                image_size=image_size,
+                download=bool(_field(data_config, "download", False)),
+            )
             for key, split in splits.items()
         }
     else:

@@ -1,4 +1,4 @@
-"""TensorFlow Datasets by name, from a local `data_dir` only (never downloads)."""
+"""TensorFlow Datasets by name: prepared in `data_dir`, downloaded there first if asked to."""
 
 import numpy as np
 import tensorflow as tf
@@ -9,19 +9,22 @@ from kerasssl.data.resize import normalize_image_size, resize_image
 _DECODE_BATCH_SIZE = 1024
 
 
-def load_tfds(name: str, split: str, data_dir=None, image_size=None) -> ImageData:
-    """Reads a prepared TFDS image classification data set into a uint8 `ImageData`.
+def load_tfds(name: str, split: str, data_dir=None, image_size=None, download=False) -> ImageData:
+    """Reads a TFDS image classification data set into a uint8 `ImageData`.
 
-    Nothing is downloaded (`download=False`): the data set must already be prepared in
-    `data_dir` (e.g. with `tfds build cifar10 --data_dir=DIR` on a machine with internet, then
-    copied). The image and label features are the builder's `supervised_keys`, or "image" and
-    "label"; class names come from the label's `ClassLabel` feature.
+    With `download=False` the data set must already be prepared in `data_dir` (e.g. with
+    `tfds build cifar10 --data_dir=DIR` on a machine with internet, then copied); with
+    `download=True` a data set not prepared yet is downloaded and prepared there first (what
+    `kerasssl train` does by default, `config.data.download`). The image and label features
+    are the builder's `supervised_keys`, or "image" and "label"; class names come from the
+    label's `ClassLabel` feature.
 
     Args:
         name: TFDS name, optionally with config/version, e.g. "cifar10" or "mnist:3.*.*".
         split: TFDS split, e.g. "train", "test" or "train[:10%]".
         data_dir: folder holding the prepared data; None means ~/tensorflow_datasets.
         image_size: None, an int or (height, width) to resize every image.
+        download: True downloads and prepares a data set that `data_dir` lacks.
 
     Returns:
         An `ImageData` of the split.
@@ -38,12 +41,14 @@ def load_tfds(name: str, split: str, data_dir=None, image_size=None) -> ImageDat
             f"TFDS has no data set named {name!r} (config: data.name) and none is prepared in "
             f"{where}; check the spelling against `tfds.list_builders()`."
         ) from None
+    if not builder.is_prepared() and download:
+        _download_and_prepare(builder, name, where)
     if not builder.is_prepared():
         raise ValueError(
-            f"TFDS data set {name!r} has no local copy in {where}, and kerasssl never "
-            f"downloads. Prepare it where there is internet (`tfds build {name} "
-            "--data_dir=DIR`), copy DIR here and pass it as `data_dir` (config: data.data_dir), "
-            "or use source='image_folder'."
+            f"TFDS data set {name!r} has no local copy in {where} and download=False "
+            "(config: data.download). With internet pass download=True; without, prepare it "
+            f"elsewhere (`tfds build {name} --data_dir=DIR`), copy DIR here and pass it as "
+            "`data_dir` (config: data.data_dir), or use source='image_folder'."
         )
     image_key, label_key = builder.info.supervised_keys or ("image", "label")
     features = builder.info.features
@@ -89,3 +94,15 @@ def load_tfds(name: str, split: str, data_dir=None, image_size=None) -> ImageDat
         raise ValueError(f"Split {split!r} of TFDS data set {name!r} is empty.")
     images = np.concatenate(image_batches)
     return ImageData(images, np.concatenate(label_batches), class_names)
+
+
+def _download_and_prepare(builder, name, where):
+    try:
+        builder.download_and_prepare()
+    except Exception as error:  # noqa: BLE001 -- network, manual-download and quota errors
+        raise ValueError(
+            f"TFDS could not download and prepare {name!r} into {where} ({type(error).__name__}: "
+            f"{str(error)[:300]}). Without internet, prepare it elsewhere (`tfds build {name} "
+            "--data_dir=DIR`), copy DIR here, and pass it as data_dir (config: data.data_dir) "
+            "with download=false (config: data.download=false)."
+        ) from error

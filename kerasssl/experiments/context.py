@@ -8,7 +8,7 @@ import pathlib
 import keras
 import numpy as np
 
-from kerasssl import augment, metrics, optimizers, schedules
+from kerasssl import augment, distribute, metrics, optimizers, schedules
 from kerasssl.data import pipelines
 from kerasssl.data.prepare import PreparedData
 from kerasssl.experiments import progress
@@ -30,9 +30,13 @@ def build_model(config, num_classes, input_shape, model_config=None):
     """The network a recipe names in `config.model`, or in `model_config` (e.g. a student's)."""
     model_config = model_config or config.model
     kwargs = dict(model_config.kwargs.to_dict()) if model_config.kwargs else {}
-    return registry.get_model(
+    model = registry.get_model(
         model_config.name, num_classes=num_classes, input_shape=input_shape, **kwargs
     )
+    # One switch for every network of the run (teacher and student alike).
+    if config.model.get("sync_batch_norm", False):
+        distribute.synchronize_batch_norm(model)
+    return model
 
 
 def steps_per_epoch(train_config, num_examples):

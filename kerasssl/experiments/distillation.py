@@ -48,6 +48,7 @@ def run(context):
             ),
             loss=losses.CrossEntropy(),
             metrics=[shared.accuracy_metric()],
+            jit_compile=config.train.jit_compile,
         )
         train_dataset = pipelines.supervised_dataset(
             data.labeled,

@@ -148,6 +148,7 @@ def build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch):
         loss=losses.CrossEntropy(),
         metrics=[shared.accuracy_metric()],
         steps_per_execution=config.train.steps_per_execution,
+        jit_compile=config.train.jit_compile,
     )
     algorithm.build_optimizers()
     return algorithm

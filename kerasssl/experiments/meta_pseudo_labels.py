@@ -97,6 +97,7 @@ def build_algorithm(config, data, total_steps, steps_in_epoch):
         loss=losses.CrossEntropy(),
         metrics=[shared.accuracy_metric()],
         steps_per_execution=config.train.steps_per_execution,
+        jit_compile=config.train.jit_compile,
     )
     return algorithm
 

@@ -89,6 +89,7 @@ def train_student(config, data, selection, folder, round_index=1, callbacks=()):
         optimizer=shared.build_optimizer(train_config, model, total_steps, steps_in_epoch),
         metrics=[shared.accuracy_metric()],
         steps_per_execution=train_config.steps_per_execution,
+        jit_compile=train_config.jit_compile,
     )
     dataset = student_dataset(
         data.labeled,

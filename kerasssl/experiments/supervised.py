@@ -18,6 +18,7 @@ def build_algorithm(config, model, total_steps, steps_in_epoch):
         optimizer=shared.build_optimizer(config.train, model, total_steps, steps_in_epoch),
         metrics=[shared.accuracy_metric()],
         steps_per_execution=config.train.steps_per_execution,
+        jit_compile=config.train.jit_compile,
     )
     return algorithm
 

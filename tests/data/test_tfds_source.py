@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from kerasssl.data import load_tfds
+from kerasssl.data import load_dataset, load_tfds
 
 
 class KerassslTinyShapes(tfds.core.GeneratorBasedBuilder):
@@ -55,8 +55,50 @@ def test_loads_prepared_data_set(prepared_dir):
 def test_no_local_copy_names_data_set_and_dir(tmp_path):
     with pytest.raises(ValueError, match=rf"'kerasssl_tiny_shapes'.*no local copy.*{tmp_path}"):
         load_tfds("kerasssl_tiny_shapes", "train", data_dir=str(tmp_path))
-    with pytest.raises(ValueError, match=r"'mnist'.*no local copy"):
+    with pytest.raises(ValueError, match=r"'mnist'.*no local copy.*download=False"):
         load_tfds("mnist", "train", data_dir=str(tmp_path))
+
+
+def test_download_prepares_a_missing_data_set(tmp_path):
+    # The in-memory builder "downloads" nothing, so this stays offline.
+    train = load_tfds("kerasssl_tiny_shapes", "train", data_dir=str(tmp_path), download=True)
+    assert len(train) == 8
+    # Prepared once: a second read needs no download.
+    assert len(load_tfds("kerasssl_tiny_shapes", "test", data_dir=str(tmp_path))) == 4
+
+
+class KerassslUnreachable(tfds.core.GeneratorBasedBuilder):
+    """A builder whose download URL does not answer, as any real one offline."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self):
+        return tfds.core.DatasetInfo(
+            builder=self,
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(6, 6, 3)),
+                    "label": tfds.features.ClassLabel(num_classes=2),
+                }
+            ),
+            supervised_keys=("image", "label"),
+        )
+
+    def _split_generators(self, dl_manager):
+        # Port 1 on loopback refuses at once: the download fails as offline.
+        dl_manager.download("http://127.0.0.1:1/data.zip")
+        return {}
+
+    def _generate_examples(self):
+        yield from ()
+
+
+def test_offline_download_error_names_data_dir_and_download_false(tmp_path):
+    data_config = {"source": "tfds", "name": "kerasssl_unreachable", "data_dir": str(tmp_path)}
+    with pytest.raises(ValueError, match=r"could not download.*data_dir.*download=false"):
+        load_dataset({**data_config, "download": True})
+    with pytest.raises(ValueError, match=r"no local copy.*download=False"):
+        load_dataset(data_config)
 
 
 def test_unknown_name_and_split(prepared_dir):

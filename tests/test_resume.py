@@ -277,6 +277,24 @@ def test_divide_mix_resumes_bit_for_bit(tmp_path, straight_runs):
     assert_same_models(straight, tmp_path)
 
 
+def fix_match_config(threshold):
+    config = _recipe("fixmatch_digits")
+    _noised(config.model)
+    config.fix_match.threshold = threshold
+    config.train.epochs = 3
+    config.train.steps_per_epoch = 2
+    return config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threshold", ["fixed", "flex"])
+def test_fix_match_resumes_bit_for_bit(threshold, tmp_path, straight_runs):
+    # EMA weights, FlexMatch's per-image labels and the networks' seeds all come back.
+    straight = straight_runs(f"fix_match_{threshold}", fix_match_config(threshold))
+    _interrupt_and_resume(fix_match_config(threshold), tmp_path, InterruptFit(0, epoch=1))
+    assert_same_models(straight, tmp_path)
+
+
 def _history_rows(path):
     return len(path.read_text().splitlines()) if path.is_file() else 0
 

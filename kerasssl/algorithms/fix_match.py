@@ -8,12 +8,13 @@ import tensorflow as tf
 from keras import ops
 
 from kerasssl import losses, optimizers
+from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 
 THRESHOLDS = ("fixed", "flex")
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class FixMatch(keras.Model):
+class FixMatch(SeedGeneratorCheckpointing, keras.Model):
     """FixMatch, and FlexMatch's class-wise curriculum thresholds as `threshold="flex"`.
 
     Each step sees a dict `x` with "labeled" images (weak view), the same unlabeled images

@@ -17,7 +17,7 @@ import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
-# One per method (FixMatch's comes with FixMatch).
+# One per method.
 EXPECTED = {
     "quickstart",
     "noisy_student",
@@ -25,6 +25,7 @@ EXPECTED = {
     "divide_mix",
     "find_label_issues",
     "efficient_net_scaling",
+    "fixmatch",
 }
 MAX_NOTEBOOK_BYTES = 1_000_000
 MAX_PNG_BYTES = 150_000

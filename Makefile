@@ -28,8 +28,8 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q --run-slow
 
-# Re-executes every notebook in full and stores its outputs (about 30 minutes of CPU time on 2
-# cores; an hour when other jobs share them);
+# Re-executes every notebook in full and stores its outputs (about 40 minutes of CPU time on 2
+# cores; over an hour when other jobs share them);
 # `tools/notebooks.py execute <name>` runs one.
 notebooks: install
 	$(PY) tools/notebooks.py execute

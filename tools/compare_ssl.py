@@ -92,8 +92,8 @@ def method_config(method, dataset, seed, steps=0, labels_per_class=0, root="", s
     if method == "mpl" and dataset == "digits":
         # mpl_cifar10's flips and views would turn digits into other glyphs.
         config.data.augment = data.augment
-        config.mpl.weak_view = reference.fix_match.weak_view
-        config.mpl.strong_view = reference.fix_match.strong_view
+        config.meta_pseudo_labels.weak_view = reference.fix_match.weak_view
+        config.meta_pseudo_labels.strong_view = reference.fix_match.strong_view
     config.seed = int(seed)
     if steps:
         per_epoch = config.train.steps_per_epoch or min(steps, 50)

@@ -137,8 +137,9 @@ def test_mpl_student_is_saved_with_its_ema_weights(tmp_path):
     config.data.source = "digits"
     config.data.labels_per_class = 5
     config.data.augment = "weak_no_flip"
-    config.mpl.weak_view, config.mpl.strong_view = "weak_no_flip", "strong_no_flip"
-    config.mpl.finetune_epochs = 0
+    section = config.meta_pseudo_labels
+    section.weak_view, section.strong_view = "weak_no_flip", "strong_no_flip"
+    config.meta_pseudo_labels.finetune_epochs = 0
     config.train.ema_momentum = 0.9
     config.train.verbose = "0"
     recorder = RecordWeights(network=lambda model: model.student)

@@ -5,8 +5,8 @@ import pathlib
 import pytest
 
 from kerasssl import train
+from kerasssl.algorithms import class_counts
 from kerasssl.experiments import noisy_student
-from kerasssl.experiments import teacher_student as phases
 from kerasssl.experiments.teacher_student_config import round_student
 from kerasssl.models import get_model
 
@@ -57,7 +57,7 @@ def test_bad_recipe_values_name_the_fix(tmp_path):
     with pytest.raises(ValueError, match="labels_per_class"):
         train.train_and_evaluate(config, tmp_path / "a")
     with pytest.raises(ValueError, match="num_classes=10"):
-        phases.check_same_classes(
+        class_counts.check_same_classes(
             get_model("resnet_tiny", num_classes=10, input_shape=(8, 8, 1)),
             get_model("resnet_tiny", num_classes=5, input_shape=(8, 8, 1)),
         )

@@ -85,9 +85,10 @@ class KerassslUnreachable(tfds.core.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        # Port 1 on loopback refuses at once: the download fails as offline.
-        dl_manager.download("http://127.0.0.1:1/data.zip")
-        return {}
+        # Fails as a download does offline. Not a real download from a dead address: tfds
+        # retries those with back-off for minutes before it gives up.
+        del dl_manager
+        raise ConnectionError("no network: the download of kerasssl_unreachable failed")
 
     def _generate_examples(self):
         yield from ()

@@ -3,6 +3,7 @@
 from kerasssl.models.efficient_net import EfficientNet, compound_scaling, efficient_net_from_phi
 from kerasssl.models.fine_tuning import freeze_backbone, unfreeze_backbone
 from kerasssl.models.mlp_mixer import MLPMixer
+from kerasssl.models.pre_act_res_net import PreActResNet
 from kerasssl.models.pretrained import load_pretrained
 from kerasssl.models.registry import describe_model, get_model, list_models
 from kerasssl.models.res_net import ResNet
@@ -12,6 +13,7 @@ from kerasssl.models.wide_res_net import WideResNet
 __all__ = [
     "EfficientNet",
     "MLPMixer",
+    "PreActResNet",
     "ResNet",
     "StochasticDepth",
     "WideResNet",

@@ -11,6 +11,7 @@ import inspect
 
 PRESET_MODULES = (
     "kerasssl.models.res_net",
+    "kerasssl.models.pre_act_res_net",
     "kerasssl.models.wide_res_net",
     "kerasssl.models.efficient_net",
     "kerasssl.models.mlp_mixer",

@@ -60,8 +60,12 @@ def base_config():
     config.train.warmup_epochs = 1
     config.train.final_learning_rate_fraction = 0.0
     # warmup_cosine: Bag of Tricks' linear warm-up then cosine to final_learning_rate_fraction;
-    # fixmatch_cosine: FixMatch's lr * cos(7 pi k / (16 K)), no warm-up.
+    # fixmatch_cosine: FixMatch's lr * cos(7 pi k / (16 K)), no warm-up;
+    # step: the rate times step_decay_factor at each epoch of step_decay_epochs (DivideMix's
+    # 0.02 -> 0.002 at epoch 150), no warm-up.
     config.train.schedule = "warmup_cosine"
+    config.train.step_decay_epochs = ()
+    config.train.step_decay_factor = 0.1
     config.train.momentum = 0.9
     config.train.nesterov = True
     config.train.weight_decay = 5e-4

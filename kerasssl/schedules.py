@@ -3,7 +3,8 @@
 Keras already ships linear warm-up followed by cosine decay
 (`keras.optimizers.schedules.CosineDecay(..., warmup_target=, warmup_steps=)`); this module only
 adds the bookkeeping around it so a recipe can say "5 warm-up epochs, cosine to zero", a
-two-phase variant, and FixMatch's truncated cosine (`TruncatedCosineDecay`).
+two-phase variant, FixMatch's truncated cosine (`TruncatedCosineDecay`) and the step decay of
+the older papers (`StepDecay`, e.g. DivideMix's 0.02 divided by 10 at epoch 150).
 """
 
 import math
@@ -133,6 +134,49 @@ class TruncatedCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,
             "truncation": self.truncation,
+        }
+
+
+@keras.saving.register_keras_serializable(package="kerasssl")
+class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`initial_learning_rate * factor ** k`, k the number of `boundaries` at or below the step.
+
+    The piecewise-constant decay of DivideMix (Li et al., 2020, section 4.1: 0.02, "reduce it
+    by a factor of 10 after 150 epochs") and of the ResNet papers. The rate changes AT each
+    boundary: with a boundary at step 150 * S, the step 150 * S is the first at the lower
+    rate, as the reference's `if epoch >= 150: lr /= 10`. (Keras' `PiecewiseConstantDecay`
+    changes one step later: it keeps the higher rate while `step <= boundary`.)
+
+    Args:
+        initial_learning_rate: the rate before the first boundary, > 0.
+        boundaries: increasing steps >= 1 at which the rate is multiplied by `factor`.
+        factor: the multiplier at each boundary, in (0, 1].
+    """
+
+    def __init__(self, initial_learning_rate, boundaries, factor=0.1):
+        if initial_learning_rate <= 0:
+            raise ValueError(f"initial_learning_rate must be > 0, got {initial_learning_rate}.")
+        boundaries = [int(boundary) for boundary in boundaries]
+        if any(b < 1 for b in boundaries) or boundaries != sorted(set(boundaries)):
+            raise ValueError(f"boundaries must be increasing steps >= 1, got {boundaries}.")
+        if not 0.0 < factor <= 1.0:
+            raise ValueError(f"factor must be in (0, 1], got {factor}.")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.boundaries = boundaries
+        self.factor = float(factor)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        passed = keras.ops.zeros_like(step)
+        for boundary in self.boundaries:
+            passed = passed + keras.ops.cast(step >= float(boundary), "float32")
+        return self.initial_learning_rate * keras.ops.power(self.factor, passed)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "boundaries": list(self.boundaries),
+            "factor": self.factor,
         }
 
 

@@ -107,3 +107,46 @@ def test_bad_truncated_cosine_arguments(kwargs, message):
         schedules.TruncatedCosineDecay(
             **{"initial_learning_rate": 0.1, "decay_steps": 10, **kwargs}
         )
+
+
+def test_step_decay_drops_at_each_boundary_and_round_trips():
+    # DivideMix: 0.02, divided by 10 from epoch 150 on (`if epoch >= 150: lr /= 10`).
+    schedule = schedules.StepDecay(0.02, boundaries=[150, 250], factor=0.1)
+    for step, wanted in ((0, 0.02), (149, 0.02), (150, 0.002), (249, 0.002), (250, 0.0002)):
+        assert float(schedule(step)) == pytest.approx(wanted, rel=1e-6), step
+    restored = keras.optimizers.schedules.deserialize(
+        keras.optimizers.schedules.serialize(schedule)
+    )
+    assert float(restored(200)) == pytest.approx(0.002, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"initial_learning_rate": 0.0}, "initial_learning_rate"),
+        ({"boundaries": [20, 10]}, "increasing"),
+        ({"boundaries": [0]}, "increasing"),
+        ({"factor": 1.5}, "factor"),
+    ],
+)
+def test_bad_step_decay_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        schedules.StepDecay(**{"initial_learning_rate": 0.1, "boundaries": [10], **kwargs})
+
+
+def test_recipe_step_schedule_converts_epochs_to_steps():
+    from kerasssl import recipe_defaults
+    from kerasssl.experiments.context import learning_rate_schedule
+
+    train = recipe_defaults.base_config().train
+    train.schedule, train.warmup_epochs, train.linear_scaling = "step", 0, False
+    train.base_learning_rate, train.step_decay_epochs = 0.02, (150,)
+    schedule = learning_rate_schedule(train, total_steps=300 * 4, steps_in_epoch=4)
+    assert float(schedule(150 * 4 - 1)) == pytest.approx(0.02)
+    assert float(schedule(150 * 4)) == pytest.approx(0.002)
+    train.warmup_epochs = 1
+    with pytest.raises(ValueError, match="warmup_epochs=0"):
+        learning_rate_schedule(train, 1200, 4)
+    train.warmup_epochs, train.step_decay_epochs = 0, ()
+    with pytest.raises(ValueError, match="step_decay_epochs"):
+        learning_rate_schedule(train, 1200, 4)

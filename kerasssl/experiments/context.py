@@ -53,7 +53,7 @@ def peak_learning_rate(train_config):
     return peak
 
 
-SCHEDULES = ("warmup_cosine", "fixmatch_cosine")
+SCHEDULES = ("warmup_cosine", "fixmatch_cosine", "step")
 
 
 def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_step=0, wait_steps=0):
@@ -62,7 +62,9 @@ def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_st
     "warmup_cosine" (Bag of Tricks): warm-up epochs, then cosine decay; with `restart_step` > 0
     the cosine ends there and a second one runs from the peak to `total_steps`
     (`schedules.PhasedSchedule`), for runs made of two phases. "fixmatch_cosine": FixMatch's
-    `lr * cos(7 pi k / (16 K))` (`schedules.TruncatedCosineDecay`), which has no warm-up. With
+    `lr * cos(7 pi k / (16 K))` (`schedules.TruncatedCosineDecay`), which has no warm-up.
+    "step": the rate times `train.step_decay_factor` at each epoch of `train.step_decay_epochs`
+    (`schedules.StepDecay`, DivideMix's), no warm-up either. With
     `wait_steps` > 0 the rate is 0 for that many steps and the whole schedule then runs over
     the remaining `total_steps - wait_steps`.
     """
@@ -84,6 +86,20 @@ def learning_rate_schedule(train_config, total_steps, steps_in_epoch, restart_st
                 "config.train.warmup_epochs=0 (or use schedule='warmup_cosine')."
             )
         return schedules.TruncatedCosineDecay(peak, total_steps, truncation=7 / 16)
+    if name == "step":
+        if train_config.warmup_epochs or restart_step:
+            raise ValueError(
+                "config.train.schedule='step' has no warm-up and no restart: set "
+                "config.train.warmup_epochs=0 (or use schedule='warmup_cosine')."
+            )
+        decay_epochs = tuple(train_config.get("step_decay_epochs", ()))
+        if not decay_epochs:
+            raise ValueError(
+                "config.train.schedule='step' needs the epochs at which the rate drops: set "
+                "config.train.step_decay_epochs, e.g. '(150,)'."
+            )
+        boundaries = [round(epoch * steps_in_epoch) for epoch in decay_epochs]
+        return schedules.StepDecay(peak, boundaries, train_config.get("step_decay_factor", 0.1))
     first_steps = restart_step or total_steps
     warmup_steps = min(int(train_config.warmup_epochs * steps_in_epoch), first_steps - 1)
     final_fraction = train_config.final_learning_rate_fraction

@@ -25,6 +25,17 @@ networks' classifiers (was none), the student's learning rate waits 1% of the st
 not), the UDA weight ramps over 1/60 of the steps (was 1/5), and the unlabeled batches come
 from the whole training split, labeled images included (was the unlabeled split). The UDA
 mask keeps the measured "plain" 0.95 below.
+Paper scale (`:paper`): the MPL paper's CIFAR-10-4K run (Pham et al., CVPR 2021, section 4 and
+appendix; values from the authors' google-research `meta_pseudo_labels` README command and the
+PyTorch port kekmodel/MPL-pytorch where that code is silent, each named in `paper_values`):
+tfds cifar10 with 4,000 labels, WRN-28-2, 300,000 steps of 128 labeled + 7 x 128 unlabeled
+images, UDA (weight 8, temperature 0.7, threshold 0.6, 5,000 ramp-up steps), then the student
+fine-tuned on the labels (625 epochs of 8 batches of 512 at 3e-5). A GPU/TPU run:
+    tfds build cifar10 --data_dir=$HOME/tensorflow_datasets
+    kerasssl train --config=recipes/mpl_cifar10.py:paper \
+        --config.data.data_dir=$HOME/tensorflow_datasets --workdir=runs/mpl_cifar10_paper
+Runtime: the paper gives none for CIFAR-10 (its code runs on TPUs only); NOT run here.
+The paper's test accuracy (Table 2): 96.11 +- 0.07% for the fine-tuned student.
 Variants (the comparison at one budget):
     `:uda`, `:reduced_uda`  teacher alone with UDA (mpl_weight 0; read teacher_test_accuracy)
     `:supervised`, `:reduced_supervised`  labeled data only, same model, same steps
@@ -39,8 +50,77 @@ PRESETS = {
     "reduced": "200 MPL steps and 50 fine-tuning steps instead of 1,000 and 100",
     "reduced_uda": "`uda` at the reduced budget",
     "reduced_supervised": "`supervised` at the reduced budget",
+    "paper": "the MPL paper's CIFAR-10-4K run: tfds cifar10, WRN-28-2, 300k steps of 128 + "
+    "7 x 128 images, UDA, then student fine-tuning (a GPU/TPU run)",
     "smoke": recipe_defaults.SMOKE_DESCRIPTION,
 }
+
+
+def paper_values(config):
+    """The MPL paper's CIFAR-10-4K values; "google" is google-research/meta_pseudo_labels'
+    README command, "port" kekmodel/MPL-pytorch's README command and defaults."""
+    config.data.source = "tfds"
+    config.data.name = "cifar10"
+    # Read from a prepared copy (`tfds build cifar10 --data_dir=DIR`): no host downloads.
+    config.data.download = False
+    config.data.root = ""
+    config.data.validation_size = 0  # the paper trains on the whole training set
+    config.data.labels_per_class = 400  # CIFAR-10-4K: 4,000 labels
+    config.model.name = "wrn_28_2"  # google: --model_type=wrn-28-2
+    # google: --batch_norm_batch_size=256, BatchNorm statistics over 256 images across TPU
+    # cores rather than per core: synchronized BatchNorm on many devices.
+    config.model.sync_batch_norm = True
+    train = config.train
+    train.batch_size = 128  # google: --train_batch_size=128 labeled images
+    train.steps_per_epoch = 1000  # the codes' eval interval (port: --eval-step 1000)
+    train.epochs = 300  # 300,000 steps: google --num_train_steps, port --total-steps
+    train.optimizer = "sgd"
+    train.momentum = 0.9
+    train.nesterov = True  # port: --nesterov
+    train.base_learning_rate = 0.05  # the teacher's; port: --teacher_lr 0.05 at batch 128
+    train.linear_scaling = False
+    train.schedule = "warmup_cosine"  # google: --lr_decay_type=cosine
+    train.warmup_epochs = 5  # 5,000 steps; port: --warmup-steps 5000
+    train.weight_decay = 5e-4  # google --weight_decay=5e-4, port --weight-decay 5e-4
+    train.weight_decay_mode = "coupled"
+    train.ema_momentum = 0.995  # the student's EMA; google --ema_decay, port --ema
+    section = config.meta_pseudo_labels
+    section.unlabeled_ratio = 7  # google --uda_data=7, port --mu 7
+    section.unlabeled_includes_labeled = True
+    section.weak_view = "weak"
+    section.strong_view = "randaugment_2_16"  # port --randaug 2 16, google --augment_magnitude
+    section.uda_weight = 8.0  # google --uda_weight=8, port --lambda-u 8
+    section.uda_temperature = 0.7  # google --uda_temp=0.7, port --temperature 0.7
+    section.mask_on = "sharpened"  # both codes mask on the sharpened distribution
+    section.confidence_threshold = 0.6  # google --uda_threshold=0.6, port --threshold 0.6
+    section.uda_rampup_fraction = 5000 / 300000  # google --uda_steps, port --uda-steps 5000
+    section.student_wait_fraction = 3000 / 300000  # google --mpl_student_lr_wait_steps=3000
+    section.teacher_dropout_rate = 0.2  # google --dense_dropout_rate=0.2
+    section.student_dropout_rate = 0.2
+    section.label_smoothing = 0.15  # google --label_smoothing=0.15
+    section.mpl_weight = 1.0
+    section.pseudo_label_view = "strong"  # the paper's and google's student targets
+    section.student_learning_rate = 0.05  # port: --student_lr 0.05
+    # Fine-tuning the student on the labels alone (the paper's last step; port defaults:
+    # --finetune-epochs 625, --finetune-batch-size 512, --finetune-lr 3e-5,
+    # --finetune-weight-decay 0). An epoch is ceil(4,000 / 512) = 8 batches.
+    section.finetune_epochs = 625
+    section.finetune_steps_per_epoch = 8
+    section.finetune_batch_size = 512
+    section.finetune_learning_rate = 3e-5
+    section.finetune_weight_decay = 0.0
+    return config
+
+
+def smoke(config):
+    """Shrinks this recipe's run, or its `:paper` run, to seconds."""
+    recipe_defaults.smoke(config)
+    section = config.meta_pseudo_labels
+    section.unlabeled_ratio = 1
+    section.finetune_epochs = 1
+    section.finetune_steps_per_epoch = 1
+    section.finetune_batch_size = 0
+    return config
 
 
 def get_config(arg=None):
@@ -72,12 +152,10 @@ def get_config(arg=None):
     section.confidence_threshold = 0.95
     section.finetune_epochs = 4
     section.finetune_steps_per_epoch = 25
+    if preset == "paper":
+        return paper_values(config)
     if preset == "smoke":
-        recipe_defaults.smoke(config)
-        section.unlabeled_ratio = 1
-        section.finetune_epochs = 1
-        section.finetune_steps_per_epoch = 1
-        return config
+        return smoke(config)
     if preset.startswith("reduced"):
         # What a shared 2-core machine allowed for the closing note (about 4 s per MPL step).
         config.train.epochs = 4

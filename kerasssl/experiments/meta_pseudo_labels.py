@@ -179,6 +179,10 @@ def run(context):
             or config.train.base_learning_rate / 10,
         )
         finetune_config.train.warmup_epochs = 0  # the student starts trained
+        if section.get("finetune_batch_size", 0):
+            finetune_config.train.batch_size = section.finetune_batch_size
+        if section.get("finetune_weight_decay", -1.0) >= 0:
+            finetune_config.train.weight_decay = section.finetune_weight_decay
         finetune_metrics = phases.supervised_phase(
             finetune_config,
             data,

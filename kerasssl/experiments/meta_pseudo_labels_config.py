@@ -51,6 +51,9 @@ def meta_pseudo_labels_section():
     section.finetune_epochs = 0  # 0: no fine-tuning
     section.finetune_steps_per_epoch = 0  # 0: config.train.steps_per_epoch
     section.finetune_learning_rate = 0.0  # 0: config.train.base_learning_rate / 10
+    section.finetune_batch_size = 0  # 0: config.train.batch_size
+    # < 0: config.train.weight_decay (the PyTorch port fine-tunes with none: 0).
+    section.finetune_weight_decay = -1.0
     section.student_model = ml_collections.ConfigDict()
     section.student_model.name = ""  # empty: the teacher's config.model
     section.student_model.kwargs = ml_collections.ConfigDict()

@@ -44,6 +44,13 @@ def load_tfds(name: str, split: str, data_dir=None, image_size=None, download=Fa
     if not builder.is_prepared() and download:
         _download_and_prepare(builder, name, where)
     if not builder.is_prepared():
+        if _needs_manual_download(builder):
+            raise ValueError(
+                f"TFDS data set {name!r} has no local copy in {where}, and tfds cannot "
+                "download it: it needs a manual download. Put its archives in a folder, run "
+                f"`tfds build {name} --data_dir=DIR --manual_dir=<that folder>`, and pass DIR as "
+                "`data_dir` (config: data.data_dir)."
+            )
         raise ValueError(
             f"TFDS data set {name!r} has no local copy in {where} and download=False "
             "(config: data.download). With internet pass download=True; without, prepare it "
@@ -96,7 +103,14 @@ def load_tfds(name: str, split: str, data_dir=None, image_size=None, download=Fa
     return ImageData(images, np.concatenate(label_batches), class_names)
 
 
+def _needs_manual_download(builder):
+    # ImageNet and the like: their builders carry instructions instead of a download URL.
+    return bool(getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None))
+
+
 def _download_and_prepare(builder, name, where):
+    if _needs_manual_download(builder):
+        return  # nothing to download: the caller's error names `tfds build --manual_dir`
     try:
         builder.download_and_prepare()
     except Exception as error:  # noqa: BLE001 -- network, manual-download and quota errors

@@ -107,3 +107,11 @@ def test_unknown_name_and_split(prepared_dir):
         load_tfds("no_such_data_set_xyz", "train", data_dir=prepared_dir)
     with pytest.raises(ValueError, match=r"no split 'validation'.*\['test', 'train'\]"):
         load_tfds("kerasssl_tiny_shapes", "validation", data_dir=prepared_dir)
+
+
+@pytest.mark.parametrize("download", [False, True])
+def test_manual_download_data_set_names_tfds_build_with_manual_dir(tmp_path, download):
+    # ImageNet: tfds cannot fetch it, so even download=True must say how to prepare it.
+    with pytest.raises(ValueError, match=r"'imagenet2012'.*manual download.*--manual_dir"):
+        load_tfds("imagenet2012", "train", data_dir=str(tmp_path), download=download)
+    assert not any(tmp_path.iterdir())

@@ -184,8 +184,9 @@ def paper_config(dataset, preset):
 
 
 def paper_smoke(config):
-    """Shrinks a paper config to seconds: `smoke`, and epochs of one step."""
+    """Shrinks a paper config to seconds: `smoke` with one warm-up and one DivideMix epoch."""
     smoke(config)
+    config.train.epochs = 2
     config.dividemix.labeled_pass_epochs = False
     config.data.validation_size = 0
     return config

@@ -121,12 +121,18 @@ def test_overrides_reach_the_run_and_evaluate_repeats_the_test_metric(tmp_path):
         (["train", "--config=supervised_digits", "--config.data.source=web"], "data source"),
         (["train", "--config=supervised_digits", "--config.model.name=resnet9000"], "resnet9000"),
         (["train", "--config=supervised_digits", "--config.data.noise.rate=1.5"], "rate"),
+        (
+            # A paper preset whose tfds data set is not prepared offline.
+            ["train", "--config=dividemix_cifar100:paper_sym50", "--config.data.data_dir=DATA"],
+            "tfds build cifar100",
+        ),
         (["evaluate"], "--workdir"),
         (["fly", "--workdir=x"], "usage"),
     ],
 )
 def test_bad_command_lines_give_one_clear_error(arguments, message, tmp_path):
     arguments = [a if a != "--workdir=x" else f"--workdir={tmp_path}" for a in arguments]
+    arguments = [a.replace("=DATA", f"={tmp_path / 'tensorflow_datasets'}") for a in arguments]
     if arguments[0] == "train":
         arguments.append(f"--workdir={tmp_path / 'run'}")
     result = run_cli(*arguments, check=False)

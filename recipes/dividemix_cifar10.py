@@ -77,8 +77,8 @@ epoch 150, 10 warm-up epochs, tau 0.5 (0.6 at 90%), T 0.5, alpha 4, lambda_u per
         --config.data.data_dir=$HOME/tensorflow_datasets --workdir=runs/dividemix_paper_sym50
 Runtime, the paper's (Table 8): 5.2 hours on one V100. NOT run here (no GPU).
 The paper's test accuracy (Table 1, best epoch / last epoch): sym20 96.1 / 95.7, sym50 94.6 /
-94.4, sym80 93.2 / 92.9, sym90 76.0 / 75.4, asym40 93.4 / 92.1. Not reproduced: the code's
-loss averaging over the last 5 epochs at 90% noise (see `paper_config`).
+94.4, sym80 93.2 / 92.9, sym90 76.0 / 75.4, asym40 93.4 / 92.1. At 90% noise the GMM
+sees each image's loss averaged over the last 5 epochs, as the code.
 """
 
 from kerasssl import recipe_presets

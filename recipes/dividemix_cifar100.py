@@ -13,8 +13,8 @@ code's (`kerasssl.experiments.divide_mix_config.paper_config` names the source o
 Runtime: NOT run here (no GPU); the paper times CIFAR-10 (Table 8: 5.2 hours on one V100),
 and CIFAR-100 has the same images and network, 20 more warm-up epochs.
 The paper's test accuracy (Table 1, best epoch / last epoch): sym20 77.3 / 76.9, sym50 75.4 /
-74.2, sym80 60.2 / 59.6, sym90 31.5 / 31.0. Not reproduced: the code's loss averaging over the
-last 5 epochs at 90% noise (see `paper_config`).
+74.2, sym80 60.2 / 59.6, sym90 31.5 / 31.0. At 90% noise the GMM sees each
+image's loss averaged over the last 5 epochs, as the code.
 Offline without a prepared copy in data_dir the run stops before writing anything, naming
 `tfds build` and --config.data.data_dir.
 """

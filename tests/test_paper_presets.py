@@ -18,7 +18,7 @@ import tensorflow_datasets as tfds
 
 from kerasssl import recipe_catalog, train
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import divide_mix_config
+from kerasssl.experiments import divide_mix, divide_mix_config
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -79,6 +79,8 @@ def test_dividemix_paper_presets_have_the_papers_values(name, preset):
     assert section.lambda_u == lambda_u and section.rampup_epochs == 16
     assert section.confidence_penalty == (noise_type == "asymmetric")
     assert section.labeled_pass_epochs and section.decay_all_parameters
+    # Train_cifar.py eval_train: "if args.r == 0.9: average loss over last 5 epochs".
+    assert section.loss_average_epochs == (5 if rate == 0.9 else 1)
 
 
 def test_dividemix_paper_learning_rate_drops_tenfold_at_epoch_150():
@@ -219,7 +221,8 @@ def _paper_smoke(name, preset):
 
 
 SMOKES = {
-    "dividemix_cifar10:paper_sym50": lambda: _paper_smoke("dividemix_cifar10", "paper_sym50"),
+    # 90% noise: the co-divide averages the last epochs' losses (loss_average_epochs 5).
+    "dividemix_cifar10:paper_sym90": lambda: _paper_smoke("dividemix_cifar10", "paper_sym90"),
     "dividemix_cifar100:smoke": lambda: config_of("dividemix_cifar100", "smoke"),
     "mpl_cifar10:paper": lambda: _paper_smoke("mpl_cifar10", "paper"),
     "supervised_imagenet:smoke": lambda: config_of("supervised_imagenet", "smoke"),
@@ -266,6 +269,9 @@ def test_paper_preset_smoke_runs_on_mock_tfds_data(run, tmp_path):
         tf.config.run_functions_eagerly(False)
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert (tmp_path / "run" / "model.keras").is_file()
+    if config.get("dividemix") and config.dividemix.loss_average_epochs > 1:
+        with np.load(tmp_path / "run" / divide_mix.STATE_FILE) as state:
+            assert state["loss_history"].shape[:2] == (2, 1)  # one co-divide so far
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     print(f"{run}: {wall:.1f} s wall, {cpu:.1f} s CPU")
 

@@ -165,12 +165,18 @@ def _state_variables(algorithm):
     ]
 
 
-def save_state(algorithm, path, completed_epochs, history):
-    """Everything needed to continue after `completed_epochs`, in one atomically replaced file."""
+def save_state(algorithm, path, completed_epochs, history, loss_history=()):
+    """Everything needed to continue after `completed_epochs`, in one atomically replaced file.
+
+    `loss_history` is the co-divide's per-network list of previous normalised losses (see
+    `config.dividemix.loss_average_epochs`), saved so a resumed run averages the same epochs.
+    """
     path = pathlib.Path(path)
     arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(_state_variables(algorithm))}
     state = {"completed_epochs": completed_epochs, "history": history}
     arrays["state"] = np.array(json.dumps(state))
+    if loss_history and all(loss_history):
+        arrays["loss_history"] = np.asarray(loss_history, np.float64)  # [2, epochs, N]
     temporary = path.with_name(f".{path.stem}.partial.npz")
     with open(temporary, "wb") as stream:
         np.savez(stream, **arrays)
@@ -180,21 +186,29 @@ def save_state(algorithm, path, completed_epochs, history):
 
 
 def load_state(algorithm, path):
-    """Restores a `save_state` file into `algorithm`; returns (completed epochs, history)."""
+    """Restores a `save_state` file into `algorithm`.
+
+    Returns:
+        (completed epochs, history, loss history: one list of arrays per network).
+    """
     path = pathlib.Path(path)
     if not path.is_file():
-        return 0, []
+        return 0, [], [[], []]
     with np.load(path) as stored:
         variables = _state_variables(algorithm)
-        if len(stored.files) - 1 != len(variables):
+        stored_count = sum(1 for name in stored.files if name.startswith("v"))
+        if stored_count != len(variables):
             raise ValueError(
-                f"{path} holds {len(stored.files) - 1} variables but this recipe's DivideMix has "
+                f"{path} holds {stored_count} variables but this recipe's DivideMix has "
                 f"{len(variables)}: it was written by another config; use a new --workdir."
             )
         for index, variable in enumerate(variables):
             variable.assign(stored[f"v{index}"])
         state = json.loads(str(stored["state"]))
-    return state["completed_epochs"], state["history"]
+        loss_history = [[], []]
+        if "loss_history" in stored.files:
+            loss_history = [list(network) for network in stored["loss_history"]]
+    return state["completed_epochs"], state["history"], loss_history
 
 
 class _StopAfterOneEpoch(keras.callbacks.Callback):
@@ -215,10 +229,12 @@ def _epoch_callbacks(workdir, extra):
     ]
 
 
-def _save_epoch(algorithm, workdir, completed_epochs, history):
+def _save_epoch(algorithm, workdir, completed_epochs, history, loss_history=()):
     # The state first, then the CSV rewritten from the same history: a kill in between leaves
     # the CSV one row short, and the next run rewrites it from the state it resumes from.
-    save_state(algorithm, workdir / STATE_FILE, completed_epochs, history)
+    save_state(
+        algorithm, workdir / STATE_FILE, completed_epochs, history, loss_history=loss_history
+    )
     files.atomic_write_csv(workdir / "history.csv", history)
 
 
@@ -271,7 +287,7 @@ def run(context):
     )
     labeled_pass = settings.get("labeled_pass_epochs", False)
     algorithm = build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch)
-    start_epoch, history = load_state(algorithm, workdir / STATE_FILE)
+    start_epoch, history, loss_history = load_state(algorithm, workdir / STATE_FILE)
     if history:
         # The run may have been killed after saving its state but before writing the CSV.
         files.atomic_write_csv(workdir / "history.csv", history)
@@ -304,6 +320,8 @@ def run(context):
                 is_noisy=is_noisy,
                 seed=config.seed + epoch,
                 batch_size=config.train.eval_batch_size,
+                loss_history=loss_history,
+                average_epochs=settings.get("loss_average_epochs", 1),
             )
             record.update(split)
             # Each network learns from the split the other one made.
@@ -341,7 +359,7 @@ def run(context):
             )
         record["seconds"] = round(time.perf_counter() - epoch_start, 2)
         history.append(record)
-        _save_epoch(algorithm, workdir, epoch + 1, history)
+        _save_epoch(algorithm, workdir, epoch + 1, history, loss_history)
         _write_scalars(scalar_writer, record, step=epoch)  # Keras' epoch index, as its scalars
     scalar_writer.close()
     seconds = time.perf_counter() - start

@@ -9,6 +9,7 @@ import json
 import pathlib
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -109,10 +110,10 @@ def test_a_kill_around_the_state_save_leaves_history_csv_without_duplicates(
     config = _config(verbose=0)
     real_save_state = divide_mix.save_state
 
-    def save_state_killed_before(algorithm, path, completed_epochs, history):
+    def save_state_killed_before(algorithm, path, completed_epochs, history, **kwargs):
         if completed_epochs == 2:
             raise KeyboardInterrupt  # epoch 2 trained, its state never saved
-        real_save_state(algorithm, path, completed_epochs, history)
+        real_save_state(algorithm, path, completed_epochs, history, **kwargs)
 
     monkeypatch.setattr(divide_mix, "save_state", save_state_killed_before)
     with pytest.raises(KeyboardInterrupt):
@@ -144,3 +145,21 @@ def test_a_kill_around_the_state_save_leaves_history_csv_without_duplicates(
     assert without_seconds(_history(workdir)) == without_seconds(_history(finished_run[0]))
     stored = json.loads((workdir / "metrics.json").read_text())["per_epoch"]
     assert [record["epoch"] for record in stored] == [1, 2, 3]
+
+
+def test_averaged_losses_round_trip_through_the_state_file(tmp_path):
+    # The reference's 90%-noise co-divide: the GMM sees the mean of the last epochs' losses,
+    # so the state file carries them for a resumed run to average the same epochs (the
+    # paper_sym90 smoke in tests/test_paper_presets.py runs the whole path).
+    from kerasssl.data.prepare import prepare_data
+
+    config = _config(verbose=0)
+    algorithm = divide_mix.build_algorithm(config, prepare_data(config.data, seed=0), 1, 1)
+    path = tmp_path / divide_mix.STATE_FILE
+    losses = [[np.linspace(0, 1, 7), np.linspace(1, 0, 7)], [np.full(7, 0.5), np.zeros(7)]]
+    divide_mix.save_state(algorithm, path, 3, [{"epoch": 1}], loss_history=losses)
+    completed, history, restored = divide_mix.load_state(algorithm, path)
+    assert (completed, history) == (3, [{"epoch": 1}])
+    np.testing.assert_array_equal(np.asarray(restored), np.asarray(losses))
+    divide_mix.save_state(algorithm, path, 1, [])  # warm-up only: no losses yet
+    assert divide_mix.load_state(algorithm, path)[2] == [[], []]

@@ -100,3 +100,27 @@ def test_divide_falls_back_and_warns_when_a_set_is_empty():
         labeled, unlabeled = divide(np.array([0.9, 0.1, 0.7]), 0.5)
     np.testing.assert_array_equal(labeled, [0, 2])
     np.testing.assert_array_equal(unlabeled, [1])
+
+
+def test_co_divide_averages_the_last_epochs_normalised_losses(monkeypatch):
+    from kerasssl.noisy_labels import co_divide as co_divide_module
+
+    rng = np.random.default_rng(0)
+    epochs = [rng.uniform(0, 5, (2, 40)) for _ in range(3)]  # [network, sample] per epoch
+    calls = iter([losses[network] for losses in epochs for network in (0, 1)])
+    monkeypatch.setattr(co_divide_module, "per_sample_cross_entropy", lambda *a, **k: next(calls))
+    history = [[], []]
+    for _ in epochs:
+        probabilities, _ = co_divide_module.co_divide(
+            [None, None], None, None, loss_history=history, average_epochs=2
+        )
+    # The last split: each network's mean of its last two epochs' min-max normalised losses.
+    for network in (0, 1):
+        normalised = [(e[network] - e[network].min()) / np.ptp(e[network]) for e in epochs[1:]]
+        wanted = gmm_clean_probabilities(np.mean(normalised, axis=0))
+        np.testing.assert_allclose(probabilities[network], wanted)
+        assert len(history[network]) == 2
+    with pytest.raises(ValueError, match="needs loss_history"):
+        co_divide_module.co_divide([None, None], None, None, average_epochs=5)
+    with pytest.raises(ValueError, match="average_epochs must be >= 1"):
+        co_divide_module.co_divide([None, None], None, None, average_epochs=0)

@@ -15,9 +15,11 @@ What differs from the paper, and why: its unlabeled data is JFT-300M (not public
 tfds); here the pool is ImageNet's own training set with 90% of the labels hidden (128 labels
 per class kept, the "ImageNet-10%" protocol of the SSL papers), so the paper's accuracies do not
 carry over. Its optimizer is RMSProp with exponential decay (EfficientNet's); kerasssl's SGD
-with warm-up + cosine is used. Its B7 runs at 600 x 600; `image_size` keeps that, but
-kerasssl's tfds source decodes a split into memory (1.4 TB of uint8 at 600 x 600, 193 GB at
---config.data.image_size=224): a streaming source is not implemented yet.
+with warm-up + cosine is used, and the teacher's and student's epochs, batch and learning rate
+are kerasssl's defaults (`config.train`), not the paper's: set them for a real run.
+Its B7 runs at 600 x 600; `image_size` keeps that, but kerasssl's tfds source decodes a split
+into memory (1.4 TB of uint8 at 600 x 600, 193 GB at --config.data.image_size=224): a
+streaming source is not implemented yet.
 Runtime: NOT run here (no accelerator, no ImageNet); the paper gives none for this setting.
 The paper's top-1 accuracy, for reference only (JFT pool, EfficientNet-L2 student): 88.4%.
 Offline without a prepared copy in data_dir the run stops before writing anything, naming the

@@ -127,7 +127,7 @@ def test_mpl_paper_preset_has_the_papers_values():
     assert section.student_wait_fraction * 300_000 == pytest.approx(3000)
     assert section.label_smoothing == 0.15
     assert section.teacher_dropout_rate == section.student_dropout_rate == 0.2
-    assert section.strong_view == "randaugment_2_16"
+    assert section.strong_view == "randaugment_2_16"  # built from its name on first use
     assert section.student_learning_rate == 0.05 and section.mpl_weight == 1.0
     assert section.finetune_epochs == 625
     assert section.finetune_steps_per_epoch == math.ceil(4000 / 512)
@@ -190,6 +190,9 @@ def test_noisy_student_preset_has_the_papers_values():
         "stochastic_depth_rate": 0.2,
     }
     assert section.labeled_view == section.pseudo_view == "randaugment_2_27"
+    from kerasssl import augment
+
+    assert augment.get_view("randaugment_2_27").name == "randaugment_2_27"
     assert section.soft_targets and section.confidence_threshold == 0.3
     assert section.unlabeled_ratio == 3
 

@@ -156,8 +156,8 @@ def paper_config(dataset, preset):
     # One GPU (Table 8: "a single Nvidia V100"): plain BatchNorm, nothing to synchronize.
     config.model.sync_batch_norm = False
     train = config.train
-    # The code's default, per network and per labeled / unlabeled stream (the paper's text
-    # says 128: the MixMatch input holds 2 x 64 labeled + 2 x 64 unlabeled views).
+    # The code's default, per network, for the labeled and for the unlabeled stream each (the
+    # paper's text says 128, what 64 labeled + 64 unlabeled images per step make).
     train.batch_size = 64
     train.epochs = 300
     train.optimizer = "sgd"

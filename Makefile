@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The lock pins every transitive version so a fresh install is reproducible.
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint notebooks clean
+.PHONY: install demo test test-long test-slow lint notebooks clean
 
 $(STAMP): pyproject.toml setup.py requirements-lock.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "kerasssl needs Python >= 3.11 (set PYTHON=python3.11)"'
@@ -22,11 +22,18 @@ demo: install
 	bash -o pipefail -c "$(VENV)/bin/kerasssl train --config=recipes/noisy_student_digits.py \
 		--workdir=runs/demo | grep -E '^(teacher_test_accuracy|student_test_accuracy_per_round|test_accuracy|run folder)'"
 
+# Both cores (pytest-xdist); a file's tests stay on one worker, so module fixtures are shared.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile
+
 test: install
-	$(PY) -m pytest -q
+	$(PYTEST)
+
+# The long tier (every recipe's CLI smoke, every notebook's kernel run): CI runs it after `test`.
+test-long: install
+	$(PYTEST) --only-long
 
 test-slow: install
-	$(PY) -m pytest -q --run-slow
+	$(PYTEST) --run-slow
 
 # Re-executes every notebook in full and stores its outputs (about 40 minutes of CPU time on 2
 # cores; over an hour when other jobs share them);

@@ -1,4 +1,12 @@
-"""Shared pytest set-up: quiet TensorFlow, seeds, the --run-slow flag and ../shared data."""
+"""Shared pytest set-up: quiet TensorFlow, seeds, the --run-long / --run-slow flags, ../shared.
+
+Three tiers, so `make test` stays quick on 2 cores while every check still runs in CI:
+    default     unit tests and one end-to-end run of each path (`make test`).
+    long        end-to-end runs that repeat a path the default tier already covers on other
+                settings: every recipe's CLI smoke, every notebook's kernel run (`--run-long`,
+                `make test-long`; `.ci/run` runs this tier after `make test`).
+    slow        large models and real training (`--run-slow`, `make test-slow`; implies long).
+"""
 
 import os
 
@@ -17,15 +25,31 @@ CIFAR10_SUBSET = SHARED_DATA / "cifar10-subset"
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+    parser.addoption(
+        "--run-long", action="store_true", default=False, help="run tests marked long"
+    )
+    parser.addoption(
+        "--only-long",
+        action="store_true",
+        default=False,
+        help="run only the tests marked long (what CI adds after `make test`)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-slow"):
-        return
+    run_slow = config.getoption("--run-slow")
+    run_long = run_slow or config.getoption("--run-long") or config.getoption("--only-long")
+    if config.getoption("--only-long"):
+        selected = [item for item in items if "long" in item.keywords]
+        config.hook.pytest_deselected(items=[item for item in items if item not in selected])
+        items[:] = selected
     skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
+    skip_long = pytest.mark.skip(reason="long: run with --run-long (CI does)")
     for item in items:
-        if "slow" in item.keywords:
+        if "slow" in item.keywords and not run_slow:
             item.add_marker(skip_slow)
+        elif "long" in item.keywords and not run_long:
+            item.add_marker(skip_long)
 
 
 @pytest.fixture(autouse=True)

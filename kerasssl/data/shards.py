@@ -434,7 +434,7 @@ class ShardReader:
         self._id_order = np.argsort(self._first_ids, kind="stable")
         self._local = threading.local()
         self._labels = None
-        self._open()  # checks the record counts now rather than in a tf.data thread
+        self._check_counts()  # now, rather than in a tf.data thread mid-training
 
     def __len__(self):
         return int(self.manifest["count"])
@@ -452,29 +452,39 @@ class ShardReader:
         self.__dict__.update(state)
         self._local = threading.local()
 
-    def _open(self):
+    def _open_shard(self, shard):
+        from array_record.python import array_record_module
+
+        path = self.directory / self.manifest["shards"][shard]["file"]
+        try:
+            return array_record_module.ArrayRecordReader(str(path), READER_OPTIONS)
+        except (RuntimeError, ValueError) as error:
+            raise self._corrupt(path, error) from None
+
+    def _check_counts(self):
+        for shard, entry in enumerate(self.manifest["shards"]):
+            reader = self._open_shard(shard)
+            try:
+                num_records = reader.num_records()
+                reader.close()
+            except RuntimeError:
+                num_records = 0  # too short to hold an index: truncated
+            if num_records != entry["count"]:
+                raise ValueError(
+                    f"shard {self.directory / entry['file']} holds {num_records} records but "
+                    f"{self.directory / MANIFEST} says {entry['count']} (field shards[].count): "
+                    "the file is truncated or corrupt. Restore it or write the split again "
+                    "with `kerasssl prepare --overwrite`."
+                )
+
+    def _reader(self, shard):
+        """This thread's reader of `shard`, opened on first use."""
         readers = getattr(self._local, "readers", None)
         if readers is None:
-            from array_record.python import array_record_module
-
-            readers = []
-            for shard in self.manifest["shards"]:
-                path = self.directory / shard["file"]
-                try:
-                    reader = array_record_module.ArrayRecordReader(str(path), READER_OPTIONS)
-                    num_records = reader.num_records()
-                except (RuntimeError, ValueError) as error:
-                    raise self._corrupt(path, error) from None
-                if num_records != shard["count"]:
-                    raise ValueError(
-                        f"shard {path} holds {num_records} records but {self.directory / MANIFEST}"
-                        f" says {shard['count']} (field shards[].count): the file is truncated "
-                        "or corrupt. Restore it or write the split again with `kerasssl "
-                        "prepare --overwrite`."
-                    )
-                readers.append(reader)
-            self._local.readers = readers
-        return readers
+            readers = self._local.readers = {}
+        if shard not in readers:
+            readers[shard] = self._open_shard(shard)
+        return readers[shard]
 
     def _corrupt(self, path, error):
         return ValueError(
@@ -490,14 +500,13 @@ class ShardReader:
             raise IndexError(
                 f"positions must lie in [0, {len(self)}); got {positions.tolist()[:5]}"
             )
-        readers = self._open()
         shard_of = np.searchsorted(self._starts, positions, side="right") - 1
         output = [b""] * len(positions)
         for shard in np.unique(shard_of):
             where = np.flatnonzero(shard_of == shard)
             local = (positions[where] - self._starts[shard]).tolist()
             try:
-                records = readers[shard].read(local)
+                records = self._reader(int(shard)).read(local)
             except RuntimeError as error:
                 path = self.directory / self.manifest["shards"][shard]["file"]
                 raise self._corrupt(path, error) from None
@@ -526,6 +535,12 @@ class ShardReader:
                 )
             images[row] = image
         return images, labels, ids
+
+    def ids(self, positions):
+        """int64 ids of the images at `positions`, from the manifest alone (no read)."""
+        positions = np.asarray(positions, np.int64).reshape(-1)
+        shard = np.searchsorted(self._starts, positions, side="right") - 1
+        return self._first_ids[shard] + positions - self._starts[shard]
 
     def positions(self, ids):
         """Positions (for `read`) of the images with these ids; ValueError for an unknown id."""

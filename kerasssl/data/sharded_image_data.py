@@ -93,10 +93,13 @@ class ShardImages:
         def read(indices_tensor):
             return np.asarray(reader.read_serialized(positions[indices_tensor.numpy()]), object)
 
+        indices = tf.convert_to_tensor(indices, tf.int64)
         serialized = tf.py_function(read, [indices], tf.string)
-        serialized.set_shape([None])
+        # The static batch size of `indices` carries over: a model traced on [B, ...] runs the
+        # kernels (and the float rounding) of an in-memory pipeline's batches.
+        serialized.set_shape(indices.shape)
         images = decode_images(serialized, self.reader.image_shape)
-        return tf.ensure_shape(images, [None, *self.reader.image_shape])
+        return tf.ensure_shape(images, [indices.shape[0], *self.reader.image_shape])
 
 
 def decode_images(serialized, image_shape):

@@ -326,13 +326,7 @@ def test_noisy_student_killed_with_sigkill_resumes_bit_for_bit(source, tmp_path)
     With `source="shards"` every phase streams: the teacher's and the student's batches, the
     labeling of the pool and the selected pseudo-labeled images are read from the shards.
     """
-    overrides = []
-    if source == "shards":
-        overrides = [
-            "--config.data.source=shards",
-            f"--config.data.root={_digits_shards(tmp_path / 'shards')}",
-        ]
-    overrides += [
+    overrides = [
         "--config=noisy_student_digits:smoke",
         "--config.train.verbose=0",
         "--config.train.epochs=1",
@@ -341,6 +335,11 @@ def test_noisy_student_killed_with_sigkill_resumes_bit_for_bit(source, tmp_path)
         "--config.noisy_student.student_model.kwargs.dropout_rate=0.3",
         "--config.noisy_student.student_model.kwargs.stochastic_depth_rate=0.3",
     ]
+    if source == "shards":
+        overrides += [
+            "--config.data.source=shards",
+            f"--config.data.root={_digits_shards(tmp_path / 'shards')}",
+        ]
     command = [sys.executable, "-m", "kerasssl.cli", "train", *overrides]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     killed = tmp_path / "killed"

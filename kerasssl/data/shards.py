@@ -89,14 +89,13 @@ def decode_png(data: bytes, channels: int) -> np.ndarray:
 
 def encode_record(image, label=-1, id=0) -> bytes:  # noqa: A002 -- the feature's name
     """A serialized `tf.train.Example` {image: PNG bytes, label: int64, id: int64}."""
-    from tensorflow.core.example import example_pb2, feature_pb2
+    from tensorflow.core.example import example_pb2
 
-    features = {
-        "image": feature_pb2.Feature(bytes_list=feature_pb2.BytesList(value=[encode_png(image)])),
-        "label": feature_pb2.Feature(int64_list=feature_pb2.Int64List(value=[int(label)])),
-        "id": feature_pb2.Feature(int64_list=feature_pb2.Int64List(value=[int(id)])),
-    }
-    example = example_pb2.Example(features=feature_pb2.Features(feature=features))
+    example = example_pb2.Example()
+    feature = example.features.feature
+    feature["image"].bytes_list.value.append(encode_png(image))
+    feature["label"].int64_list.value.append(int(label))
+    feature["id"].int64_list.value.append(int(id))
     return example.SerializeToString()
 
 

@@ -251,6 +251,17 @@ def test_billion_scale_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs
     assert_same_models(straight, tmp_path)
 
 
+@pytest.mark.slow
+def test_billion_scale_on_shards_resumes_to_the_in_memory_weights(tmp_path, straight_runs):
+    """Labeling, top-K and pre-training on the selection all stream from the shards."""
+    straight = straight_runs("billion_scale", billion_scale_config())
+    config = billion_scale_config()
+    config.data.source = "shards"
+    config.data.root = str(_digits_shards(tmp_path / "shards"))
+    _interrupt_and_resume(config, tmp_path / "run", InterruptFit(1, epoch=None))
+    assert_same_models(straight, tmp_path / "run")
+
+
 def meta_pseudo_labels_config():
     config = _recipe("mpl_cifar10")
     config.data.source = "digits"

@@ -54,6 +54,12 @@ class ShardImages:
         """The view of the images at `indices` (positions in this view); reads nothing."""
         return ShardImages(self.reader, self.positions[np.asarray(indices, np.int64)])
 
+    @classmethod
+    def with_ids(cls, reader: ShardReader, ids) -> "ShardImages":
+        """The view of the images whose `id` feature is in `ids`, in that order (a pseudo-label
+        table keyed by image id, e.g. the Beam labeler's, selects its images with it)."""
+        return cls(reader, reader.positions(ids))
+
     def ids(self) -> np.ndarray:
         """int64 [len] global image ids (the `id` feature), from the manifest alone."""
         return self.reader.ids(self.positions)

@@ -6,7 +6,12 @@ import pytest
 from kerasssl import recipe_defaults
 from kerasssl.data import ImageData, pipelines, shards
 from kerasssl.data.prepare import prepare_data
-from kerasssl.data.sharded_image_data import ShardedImageData, concatenate, load_shards
+from kerasssl.data.sharded_image_data import (
+    ShardedImageData,
+    ShardImages,
+    concatenate,
+    load_shards,
+)
 from kerasssl.pseudo_labels.fingerprints import images_fingerprint
 from kerasssl.pseudo_labels.selection import Selection
 from kerasssl.pseudo_labels.student_dataset import student_dataset
@@ -48,6 +53,8 @@ def test_a_lazy_view_reads_only_what_is_asked(tmp_path):
     np.testing.assert_array_equal(subset.images[1:3], memory.images[[2, 2]])
     np.testing.assert_array_equal(subset.load().images, memory.images[[5, 2, 2, 39]])
     np.testing.assert_array_equal(subset.images.ids(), [5, 2, 2, 39])
+    by_id = ShardImages.with_ids(sharded.images.reader, [39, 5])
+    np.testing.assert_array_equal(by_id[:], memory.images[[39, 5]])
     np.testing.assert_array_equal(np.asarray(sharded.images), memory.images)
     np.testing.assert_array_equal(sharded.class_counts(), memory.class_counts())
     both = concatenate(sharded.subset([1]), sharded.subset([3]))

@@ -34,6 +34,7 @@ checksum mismatch (`verify_checksums=True`), an image whose shape is not `image_
 until the new ones are complete.
 """
 
+import collections
 import hashlib
 import io
 import json
@@ -53,6 +54,7 @@ WRITER_OPTIONS = "group_size:1,uncompressed"
 # What array_record advises for random access (no readahead, no reader threads).
 READER_OPTIONS = "readahead_buffer_size:0,max_parallelism:0"
 DEFAULT_RECORDS_PER_SHARD = 8192
+OPEN_READERS_PER_THREAD = 32
 _HASH_BLOCK = 1 << 20
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
@@ -477,12 +479,20 @@ class ShardReader:
                 )
 
     def _reader(self, shard):
-        """This thread's reader of `shard`, opened on first use."""
+        """This thread's reader of `shard`, opened on first use.
+
+        At most `OPEN_READERS_PER_THREAD` stay open per thread (least recently used closed
+        first): a billion-image split has ~10^5 shards, more than a process may open.
+        """
         readers = getattr(self._local, "readers", None)
         if readers is None:
-            readers = self._local.readers = {}
-        if shard not in readers:
+            readers = self._local.readers = collections.OrderedDict()
+        if shard in readers:
+            readers.move_to_end(shard)
+        else:
             readers[shard] = self._open_shard(shard)
+            if len(readers) > OPEN_READERS_PER_THREAD:
+                readers.popitem(last=False)[1].close()
         return readers[shard]
 
     def _corrupt(self, path, error):

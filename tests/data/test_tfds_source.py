@@ -107,3 +107,20 @@ def test_unknown_name_and_split(prepared_dir):
         load_tfds("no_such_data_set_xyz", "train", data_dir=prepared_dir)
     with pytest.raises(ValueError, match=r"no split 'validation'.*\['test', 'train'\]"):
         load_tfds("kerasssl_tiny_shapes", "validation", data_dir=prepared_dir)
+
+
+def test_prepare_shards_streams_a_tfds_split_in_its_order(prepared_dir, tmp_path):
+    from kerasssl import recipe_defaults
+    from kerasssl.data import load_shards, prepare_shards
+
+    config = recipe_defaults.base_config().data
+    config.source, config.name, config.data_dir = "tfds", "kerasssl_tiny_shapes", prepared_dir
+    config.download = False
+    manifests = prepare_shards(config, tmp_path, records_per_shard=3)
+    assert manifests["train"]["classes"] == ["dark", "bright"]
+    assert manifests["test"]["shards"][0]["first_id"] == 8
+    for split in ("train", "test"):
+        memory = load_tfds("kerasssl_tiny_shapes", split, data_dir=prepared_dir)
+        sharded = load_shards(tmp_path / split, split)
+        np.testing.assert_array_equal(sharded.load().images, memory.images)
+        np.testing.assert_array_equal(sharded.labels, memory.labels)

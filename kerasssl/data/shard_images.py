@@ -5,8 +5,6 @@ import hashlib
 import numpy as np
 import tensorflow as tf
 
-from kerasssl.data.shards import ShardReader
-
 
 class ShardImages:
     """A read-only, array-like view of some images of a `ShardReader`, by position.
@@ -17,11 +15,12 @@ class ShardImages:
     e.g. DivideMix, use it).
 
     Args:
-        reader: the `ShardReader` of a split.
+        reader: the `ShardReader` of a split (or a `TfdsReader`: any reader with `read`,
+            `ids`, `image_shape`, `content_fingerprint` and `__len__`).
         positions: int64 positions into `reader` (repeats allowed), or None for all of them.
     """
 
-    def __init__(self, reader: ShardReader, positions=None):
+    def __init__(self, reader, positions=None):
         self.reader = reader
         if positions is None:
             positions = np.arange(len(reader), dtype=np.int64)
@@ -40,14 +39,15 @@ class ShardImages:
         return len(self.positions)
 
     def __repr__(self):
-        return f"ShardImages({self.reader.directory}, shape={self.shape})"
+        where = getattr(self.reader, "directory", None) or getattr(self.reader, "name", "")
+        return f"ShardImages({where}, shape={self.shape})"
 
     def take(self, indices) -> "ShardImages":
         """The view of the images at `indices` (positions in this view); reads nothing."""
         return ShardImages(self.reader, self.positions[np.asarray(indices, np.int64)])
 
     @classmethod
-    def with_ids(cls, reader: ShardReader, ids) -> "ShardImages":
+    def with_ids(cls, reader, ids) -> "ShardImages":
         """The view of the images whose `id` feature is in `ids`, in that order (a pseudo-label
         table keyed by image id, e.g. the Beam labeler's, selects its images with it)."""
         return cls(reader, reader.positions(ids))
@@ -73,30 +73,36 @@ class ShardImages:
         return output
 
     def fingerprint(self) -> str:
-        """SHA-256 of the shards' checksums and the view's positions (no image is read)."""
-        digest = hashlib.sha256()
-        for shard in self.reader.manifest["shards"]:
-            digest.update(f"{shard['first_id']}:{shard['count']}:{shard['sha256']};".encode())
+        """SHA-256 of the reader's content (the shards' checksums) and the view's positions;
+        no image is read."""
+        digest = hashlib.sha256(self.reader.content_fingerprint().encode())
         digest.update(self.positions.tobytes())
         return digest.hexdigest()
 
     def gather(self, indices):
         """uint8 [B, h, w, c] tensor of the images at int64 `indices` (a tensor); graph-safe.
 
-        The records are read in Python (`tf.py_function`: ArrayRecord has no TensorFlow op),
-        decoded in the graph.
+        The records are read in Python (`tf.py_function`: ArrayRecord has no TensorFlow op);
+        shard records are decoded in the graph, a `TfdsReader`'s by tfds.
         """
         positions, reader = self.positions, self.reader
-
-        def read(indices_tensor):
-            return np.asarray(reader.read_serialized(positions[indices_tensor.numpy()]), object)
-
         indices = tf.convert_to_tensor(indices, tf.int64)
-        serialized = tf.py_function(read, [indices], tf.string)
+        if hasattr(reader, "read_serialized"):
+
+            def read(indices_tensor):
+                return np.asarray(reader.read_serialized(positions[indices_tensor.numpy()]), object)
+
+            serialized = tf.py_function(read, [indices], tf.string)
+            serialized.set_shape(indices.shape)
+            images = decode_images(serialized, self.reader.image_shape)
+        else:
+            images = tf.py_function(
+                lambda indices_tensor: reader.read(positions[indices_tensor.numpy()])[0],
+                [indices],
+                tf.uint8,
+            )
         # The static batch size of `indices` carries over: a model traced on [B, ...] runs the
         # kernels (and the float rounding) of an in-memory pipeline's batches.
-        serialized.set_shape(indices.shape)
-        images = decode_images(serialized, self.reader.image_shape)
         return tf.ensure_shape(images, [indices.shape[0], *self.reader.image_shape])
 
 

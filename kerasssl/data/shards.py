@@ -567,6 +567,13 @@ class ShardReader:
             )
         return self._starts[shard] + offset
 
+    def content_fingerprint(self):
+        """SHA-256 of every shard's first id, count and checksum (reads no shard)."""
+        digest = hashlib.sha256()
+        for shard in self.manifest["shards"]:
+            digest.update(f"{shard['first_id']}:{shard['count']}:{shard['sha256']};".encode())
+        return digest.hexdigest()
+
     def labels(self, chunk_size=8192):
         """int64 [len] labels of every record, read once in shard order and cached.
 

@@ -98,7 +98,9 @@ def encode_record(image, label=-1, id=0) -> bytes:  # noqa: A002 -- the feature'
     feature["image"].bytes_list.value.append(encode_png(image))
     feature["label"].int64_list.value.append(int(label))
     feature["id"].int64_list.value.append(int(id))
-    return example.SerializeToString()
+    # Deterministic: the features map would otherwise be written in a per-process hash order,
+    # and a rerun in another process would write other bytes (and checksums) for one image.
+    return example.SerializeToString(deterministic=True)
 
 
 def decode_record(data: bytes, channels=None):

@@ -220,6 +220,9 @@ def label_shards(
             raise labeling_job.different_job_error(output_dir, stored, job)
         _delete_job(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    # A killed run's half-written files (never renamed to their names, so never read).
+    for temporary in output_dir.glob(".*.tmp"):
+        temporary.unlink(missing_ok=True)
     manifest_path = output_dir / MANIFEST
     previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     wanted = selection.settings() if selection is not None else None

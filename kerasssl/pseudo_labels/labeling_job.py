@@ -164,9 +164,13 @@ def different_job_error(output_dir, stored, job):
         "format": "another kind of labeling job (the Beam labeler's soft-label shards, "
         "config.pseudo_labels.runner, or the in-process job's .npy shards)",
     }
+    if "format" in fields and "shards" not in fields:
+        fields = ["format"]  # its other fields are another job's, not an older kerasssl's
     reasons = []
     for field in fields:
-        if field not in stored:
+        if field == "format":
+            reasons.append(names[field])
+        elif field not in stored:
             reasons.append(f"it does not record {field} (an older kerasssl wrote it)")
         elif field in names:
             reasons.append(names[field])

@@ -36,7 +36,9 @@ def encode_soft_label(image_id, probabilities) -> bytes:
         ),
     }
     example = example_pb2.Example(features=feature_pb2.Features(feature=features))
-    return example.SerializeToString()
+    # deterministic: protobuf writes map entries (the features) in a per-process hash order
+    # otherwise, and a rerun in another process would write other bytes.
+    return example.SerializeToString(deterministic=True)
 
 
 def decode_soft_label(data: bytes):

@@ -35,11 +35,11 @@ Needs `pip install 'kerasssl[beam]'`.
 import hashlib
 import json
 import pathlib
-import threading
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.utils import shared
 
 from kerasssl import files
 from kerasssl.data import shards
@@ -54,10 +54,9 @@ RUNNERS = {
     "flink": "FlinkRunner",
     "spark": "SparkRunner",
 }
-# Images per predict call: a multiple of the batch size from each shard's start, so a shard's
+# Images decoded at a time: a multiple of the batch size from each shard's start, so a shard's
 # batches are the in-process job's (same images per batch: same floats).
 BATCHES_PER_CALL = 16
-_LOAD_LOCK = threading.Lock()
 
 
 def check_runner(runner):
@@ -93,11 +92,39 @@ def pool_fingerprint(pool_manifest):
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
+class _Teacher:
+    """A loaded teacher and its traced forward pass, shared by a process's worker threads.
+
+    `model(x, training=False)` in one `tf.function` is what `model.predict` runs per batch
+    (same ops, same batch shapes: the same floats); one trace serves every thread, and
+    concurrent calls of a traced function are safe.
+    """
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.model = files.load_model(path, compile=False)
+        shape = tuple(self.model.inputs[0].shape[1:])
+        self.logits = tf.function(
+            lambda images: self.model(images, training=False),
+            input_signature=[tf.TensorSpec((None, *shape), tf.float32)],
+        )
+
+    def predict(self, images, batch_size):
+        return np.concatenate(
+            [
+                self.logits(images[start : start + batch_size]).numpy()
+                for start in range(0, len(images), batch_size)
+            ]
+        )
+
+
 class _LabelShard(beam.DoFn):
     """Pool shard index -> its soft-label shard on disk, and its (ids, probabilities) batches.
 
-    The teacher is loaded once per DoFn instance (one per worker thread or process), on the
-    first shard that needs it: a rerun whose shards are all written loads no teacher.
+    The teacher is loaded once per worker process (`apache_beam.utils.shared`: the
+    DirectRunner's threads share one copy), on the first shard that needs it: a rerun whose
+    shards are all written loads no teacher.
     """
 
     def __init__(self, teacher_path, pool_dir, split, output_dir, batch_size, temperature):
@@ -107,16 +134,18 @@ class _LabelShard(beam.DoFn):
             batch_size,
             temperature,
         )
+        self._shared_teacher = shared.Shared()
 
     def setup(self):
         self._teacher = None
         self._reader = None
 
-    def _model(self):
+    def _load(self):
         if self._teacher is None:
-            # Keras' loading touches global state (names, the saving scope); one at a time.
-            with _LOAD_LOCK:
-                self._teacher = files.load_model(self.teacher_path, compile=False)
+            # The tag: another teacher file in the same process is loaded, not reused.
+            self._teacher = self._shared_teacher.acquire(
+                lambda: _Teacher(self.teacher_path), tag=self.teacher_path
+            )
         return self._teacher
 
     def process(self, shard_index):
@@ -136,11 +165,9 @@ class _LabelShard(beam.DoFn):
         for offset in range(0, count, step):
             positions = np.arange(start + offset, start + min(count, offset + step))
             images, _, ids = self._reader.read(positions)
-            logits = self._model().predict(
-                images.astype(np.float32), batch_size=self.batch_size, verbose=0
-            )
+            logits = self._load().predict(images.astype(np.float32), self.batch_size)
             id_parts.append(ids)
-            probability_parts.append(labeling_job.softmax(np.asarray(logits) / self.temperature))
+            probability_parts.append(labeling_job.softmax(logits / self.temperature))
         ids, probabilities = np.concatenate(id_parts), np.concatenate(probability_parts)
         soft_label_shards.write_shard(path, ids, probabilities)
         yield ids, probabilities

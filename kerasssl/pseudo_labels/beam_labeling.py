@@ -23,7 +23,7 @@ pool, temperature or another kind of labeling job (the in-process `label_images`
 folder is an error, never a silent reuse: label into another folder or pass `overwrite=True`.
 A rerun with another selection keeps the soft labels and selects again.
 
-Runners: "direct" runs in this process on `num_workers` threads (each its own teacher copy);
+Runners: "direct" runs in this process on `num_workers` threads (one teacher copy they share);
 "dataflow", "flink" and "spark" need their runner's options (`pipeline_arguments`, e.g.
 `--project=... --region=... --temp_location=gs://...`, or `--flink_master=host:8081`), kerasssl
 installed on the workers, and an `output_dir` and pool folder that every worker reads and
@@ -32,8 +32,10 @@ writes (a shared file system: the shards are ArrayRecord files opened by path).
 Needs `pip install 'kerasssl[beam]'`.
 """
 
+import contextlib
 import hashlib
 import json
+import logging
 import pathlib
 
 import apache_beam as beam
@@ -49,7 +51,9 @@ from kerasssl.pseudo_labels.fingerprints import images_fingerprint, weights_fing
 FORMAT = "kerasssl-soft-labels/1"
 MANIFEST = "manifest.json"
 RUNNERS = {
-    "direct": "DirectRunner",
+    # The runner Beam's DirectRunner runs batch pipelines on, named directly: the DirectRunner
+    # first tries Prism, a binary it downloads at run time.
+    "direct": "FnApiRunner",
     "dataflow": "DataflowRunner",
     "flink": "FlinkRunner",
     "spark": "SparkRunner",
@@ -258,7 +262,7 @@ def label_shards(
     # Written before any shard, so every shard on disk is known to come from this job.
     files.atomic_write_json(manifest_path, {**job, "finished": False})
     options = pipeline_options(runner, num_workers, pipeline_arguments)
-    with beam.Pipeline(options=options) as pipeline:
+    with _quiet_beam_logs(), beam.Pipeline(options=options) as pipeline:
         batches = (
             pipeline
             | "PoolShards" >> beam.Create(list(range(job["num_shards"])), reshuffle=True)
@@ -293,6 +297,20 @@ def label_shards(
     manifest = {**job, "shards": entries, "selection": summary, "finished": True}
     files.atomic_write_json(manifest_path, manifest)
     return manifest
+
+
+@contextlib.contextmanager
+def _quiet_beam_logs():
+    """Beam's per-bundle INFO lines off (unless its logger was given a level of its own)."""
+    logger = logging.getLogger("apache_beam")
+    unset = logger.level == logging.NOTSET
+    if unset:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        if unset:
+            logger.setLevel(logging.NOTSET)
 
 
 def _stored_job(output_dir):

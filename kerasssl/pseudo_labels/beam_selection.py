@@ -302,6 +302,10 @@ def run_selection(batches, selection, folder, options=None):
     The selection step of the Beam labeler on its own (the labeler feeds it the teacher's
     batches); `read_selection(folder, ...)` reads the result.
     """
+    if options is None:
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        options = PipelineOptions(["--runner=FnApiRunner"])  # in-process, as "direct"
     with beam.Pipeline(options=options) as pipeline:
         batches = pipeline | "Batches" >> beam.Create(
             [_as_batch(batch) for batch in batches], reshuffle=True

@@ -2,8 +2,10 @@
 `kerasssl evaluate --workdir=DIR`, `kerasssl label --config=RECIPE --workdir=DIR
 [--teacher=model.keras] [--runner=direct|dataflow|flink|spark [--pool=SHARDS]]` (a teacher's
 probabilities over the recipe's unlabeled pool; with a runner, an Apache Beam pipeline that also
-selects the recipe's pseudo-labels) and
-`kerasssl recipes` (each recipe with its summary and presets).
+selects the recipe's pseudo-labels), `kerasssl prepare --config=RECIPE --output=DIR` (the
+recipe's data source written as ArrayRecord shards, streaming: DIR/<split>/; train on them with
+--config.data.source=shards --config.data.root=DIR) and `kerasssl recipes` (each recipe with its
+summary and presets).
 
 The logic lives in importable modules (`kerasssl.train`), so notebooks call the same code.
 TensorFlow is imported only once a command runs, so `--help`, `recipes` and command-line
@@ -20,7 +22,7 @@ from ml_collections import config_dict, config_flags
 
 from kerasssl import recipe_catalog, tensorflow_logs
 
-COMMANDS = ("train", "evaluate", "label", "recipes")
+COMMANDS = ("train", "evaluate", "label", "prepare", "recipes")
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -35,8 +37,15 @@ _WORKDIR = flags.DEFINE_string(
 _OVERWRITE = flags.DEFINE_bool(
     "overwrite",
     False,
-    "train only: delete the previous run in --workdir (a folder with a kerasssl config.json) "
-    "and start afresh; without it a workdir whose config differs is an error.",
+    "train: delete the previous run in --workdir (a folder with a kerasssl config.json) and "
+    "start afresh; without it a workdir whose config differs is an error. prepare: replace "
+    "splits already in --output.",
+)
+_OUTPUT = flags.DEFINE_string(
+    "output", None, "prepare only: the folder the shards are written to, one subfolder per split."
+)
+_RECORDS_PER_SHARD = flags.DEFINE_integer(
+    "records_per_shard", 8192, "prepare only: images per ArrayRecord shard file."
 )
 _TEACHER = flags.DEFINE_string(
     "teacher", None, "label only: the teacher's .keras file (default: <workdir>/model.keras)."
@@ -159,10 +168,15 @@ def main(argv):
     if command == "recipes":
         print(recipe_catalog.format_recipes(recipe_catalog.describe_recipes()))
         return
+    if command == "prepare":
+        _prepare()
+        return
     if not _WORKDIR.value:
         _exit_with("--workdir is required: the folder where the run is written.")
     if _OVERWRITE.value and command != "train":
-        _exit_with(f"--overwrite applies to `kerasssl train` only, not to `kerasssl {command}`.")
+        _exit_with(
+            f"--overwrite applies to `kerasssl train` and `prepare`, not to `kerasssl {command}`."
+        )
     for name, value in (("runner", _RUNNER.value), ("pool", _POOL.value)):
         if value and command != "label":
             _exit_with(f"--{name} applies to `kerasssl label` only, not to `kerasssl {command}`.")
@@ -197,6 +211,36 @@ def main(argv):
         exit_code = 1 if isinstance(error, TrainingDivergedError) else 2
         _exit_with(f"{error} (set KERASSSL_TRACEBACK=1 for the traceback)", exit_code)
     print(train.format_metrics(metrics, _WORKDIR.value))
+
+
+def _prepare():
+    if _CONFIG.value is None or not _OUTPUT.value:
+        _exit_with(
+            "prepare needs --config (its data section is the source) and --output, e.g. "
+            "kerasssl prepare --config=supervised_digits --config.data.source=image_folder "
+            "--config.data.root=DIR --output=shards/mine"
+        )
+    tensorflow_logs.filter_stderr()
+    from kerasssl.data.to_shards import prepare_shards
+
+    try:
+        manifests = prepare_shards(
+            _CONFIG.value.data,
+            _OUTPUT.value,
+            records_per_shard=_RECORDS_PER_SHARD.value,
+            overwrite=_OVERWRITE.value,
+        )
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        if os.environ.get("KERASSSL_TRACEBACK"):
+            raise
+        _exit_with(f"{error} (set KERASSSL_TRACEBACK=1 for the traceback)")
+    for split, manifest in manifests.items():
+        shape = "x".join(str(size) for size in manifest["image_shape"])
+        print(
+            f"{split}: {manifest['count']} images {shape}, {len(manifest['classes'])} classes, "
+            f"{len(manifest['shards'])} shards in {os.path.join(_OUTPUT.value, split)}"
+        )
+    print(f"train on them with --config.data.source=shards --config.data.root={_OUTPUT.value}")
 
 
 def run():

@@ -17,8 +17,12 @@ def base_config():
     config.algorithm = "supervised"
 
     config.data = ml_collections.ConfigDict()
-    config.data.source = "digits"  # digits | image_folder | tfds | npz
-    config.data.root = ""  # image_folder: <root>/<split>/<class>/*.jpg
+    config.data.source = "digits"  # digits | image_folder | tfds | npz | shards
+    # image_folder: <root>/<split>/<class>/*.jpg; shards: `kerasssl prepare`'s --output folder.
+    config.data.root = ""
+    # shards: check every shard's SHA-256 before training (reads them once; cannot change a
+    # result: a mismatch is an error, never a different run).
+    config.data.verify_checksums = False
     config.data.name = ""  # tfds: data set name
     config.data.data_dir = ""  # tfds: local data_dir ("" = ~/tensorflow_datasets)
     # tfds: download and prepare a data set data_dir lacks (needs internet; false = offline).

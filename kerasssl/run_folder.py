@@ -17,7 +17,7 @@ from kerasssl import files
 # train.steps_per_execution (they change the floating-point order of evaluation and
 # pseudo-labeling, so in rare ties a label), data.root/path/data_dir (another folder may hold
 # other images) and train.max_eval_examples (the metrics are computed on another subset).
-RESULT_NEUTRAL_FIELDS = ("train.verbose",)
+RESULT_NEUTRAL_FIELDS = ("train.verbose", "data.verify_checksums")
 CONFIG_FILE = "config.json"
 # Keys every kerasssl config.json has: `overwrite` deletes only folders whose config has them.
 _RUN_CONFIG_KEYS = ("algorithm", "data", "model", "seed", "train")

@@ -208,3 +208,29 @@ def test_recipes_command_lists_summaries_and_presets():
         assert f"{path.stem}: " in result.stdout, path.stem
     assert "    :smoke" in result.stdout and "    :ce_sym50" in result.stdout
     assert "Noisy Student on scikit-learn's digits with 5 labels per class" in result.stdout
+
+
+def test_prepare_writes_shards_and_names_a_missing_output(tmp_path):
+    output = tmp_path / "shards"
+    result = run_cli(
+        "prepare", "--config=supervised_digits", f"--output={output}", "--records_per_shard=400"
+    )
+    assert "train: " in result.stdout and "--config.data.source=shards" in result.stdout
+    manifest = json.loads((output / "train" / "manifest.json").read_text())
+    assert manifest["format"] == "kerasssl-shards/1" and len(manifest["shards"]) == 4
+    missing = run_cli("prepare", "--config=supervised_digits", check=False)
+    assert missing.returncode == 2 and "--output" in missing.stderr
+
+
+@pytest.mark.slow
+def test_train_on_prepared_shards(tmp_path):
+    run_cli("prepare", "--config=supervised_digits", f"--output={tmp_path / 'shards'}")
+    run_cli(
+        "train",
+        "--config=supervised_digits:smoke",
+        "--config.data.source=shards",
+        f"--config.data.root={tmp_path / 'shards'}",
+        "--config.data.verify_checksums",
+        f"--workdir={tmp_path / 'run'}",
+    )
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] >= 0

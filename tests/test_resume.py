@@ -128,6 +128,25 @@ def test_supervised_resumes_bit_for_bit(tmp_path, straight_runs):
     assert_same_models(straight, tmp_path)
 
 
+def _digits_shards(folder):
+    """The digits data set as shards, in the order the digits source holds it."""
+    from kerasssl import recipe_defaults
+    from kerasssl.data.to_shards import prepare_shards
+
+    prepare_shards(recipe_defaults.base_config().data, folder, records_per_shard=300)
+    return folder
+
+
+def test_supervised_on_shards_resumes_to_the_in_memory_weights(tmp_path, straight_runs):
+    """Streaming from shards is the same stream as in memory, and resumes exactly."""
+    straight = straight_runs("supervised", supervised_config())
+    config = supervised_config()
+    config.data.source = "shards"
+    config.data.root = str(_digits_shards(tmp_path / "shards"))
+    _interrupt_and_resume(config, tmp_path / "run", InterruptFit(0, epoch=1))
+    assert_same_models(straight, tmp_path / "run")
+
+
 def distillation_config():
     config = _recipe("distillation_digits")
     config.train.epochs = 3
@@ -232,6 +251,17 @@ def test_billion_scale_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs
     assert_same_models(straight, tmp_path)
 
 
+@pytest.mark.slow
+def test_billion_scale_on_shards_resumes_to_the_in_memory_weights(tmp_path, straight_runs):
+    """Labeling, top-K and pre-training on the selection all stream from the shards."""
+    straight = straight_runs("billion_scale", billion_scale_config())
+    config = billion_scale_config()
+    config.data.source = "shards"
+    config.data.root = str(_digits_shards(tmp_path / "shards"))
+    _interrupt_and_resume(config, tmp_path / "run", InterruptFit(1, epoch=None))
+    assert_same_models(straight, tmp_path / "run")
+
+
 def meta_pseudo_labels_config():
     config = _recipe("mpl_cifar10")
     config.data.source = "digits"
@@ -300,8 +330,13 @@ def _history_rows(path):
 
 
 @pytest.mark.slow
-def test_noisy_student_killed_with_sigkill_resumes_bit_for_bit(tmp_path):
-    """The issue's case: `kill -9` of `kerasssl train` during round 1's student, then a rerun."""
+@pytest.mark.parametrize("source", ["digits", "shards"])
+def test_noisy_student_killed_with_sigkill_resumes_bit_for_bit(source, tmp_path):
+    """The issue's case: `kill -9` of `kerasssl train` during round 1's student, then a rerun.
+
+    With `source="shards"` every phase streams: the teacher's and the student's batches, the
+    labeling of the pool and the selected pseudo-labeled images are read from the shards.
+    """
     overrides = [
         "--config=noisy_student_digits:smoke",
         "--config.train.verbose=0",
@@ -311,6 +346,11 @@ def test_noisy_student_killed_with_sigkill_resumes_bit_for_bit(tmp_path):
         "--config.noisy_student.student_model.kwargs.dropout_rate=0.3",
         "--config.noisy_student.student_model.kwargs.stochastic_depth_rate=0.3",
     ]
+    if source == "shards":
+        overrides += [
+            "--config.data.source=shards",
+            f"--config.data.root={_digits_shards(tmp_path / 'shards')}",
+        ]
     command = [sys.executable, "-m", "kerasssl.cli", "train", *overrides]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     killed = tmp_path / "killed"

@@ -13,9 +13,12 @@ from kerasssl.data.label_noise import (
 )
 from kerasssl.data.pipelines import semi_supervised_dataset, supervised_dataset
 from kerasssl.data.resize import resize_images
+from kerasssl.data.sharded_image_data import ShardedImageData, ShardImages, load_shards
+from kerasssl.data.shards import ShardReader, read_manifest, write_shards
 from kerasssl.data.sources import SOURCES, load_dataset
 from kerasssl.data.splits import labeled_unlabeled_split, validation_split
 from kerasssl.data.tfds_source import load_tfds
+from kerasssl.data.to_shards import prepare_shards
 
 __all__ = [
     "CIFAR10_ASYMMETRIC_MAP",
@@ -23,6 +26,9 @@ __all__ = [
     "SOURCES",
     "ImageData",
     "LabelNoise",
+    "ShardImages",
+    "ShardReader",
+    "ShardedImageData",
     "inject_label_noise",
     "labeled_unlabeled_split",
     "load_arrays",
@@ -30,10 +36,14 @@ __all__ = [
     "load_digits",
     "load_image_folder",
     "load_npz",
+    "load_shards",
     "load_tfds",
+    "prepare_shards",
+    "read_manifest",
     "resize_images",
     "semi_supervised_dataset",
     "supervised_dataset",
     "transition_matrix",
     "validation_split",
+    "write_shards",
 ]

@@ -19,7 +19,10 @@ class BatchStream:
     read again from any step gives the same batches, and a resumed run needs no saved state.
 
     Args:
-        images: uint8 or float array [N, H, W, C].
+        images: uint8 or float array [N, H, W, C], or a random-access source with `gather`
+            and `shape` (a `kerasssl.data.sharded_image_data.ShardImages`: each batch is read
+            from the shards, so memory holds batches, not the data set). The stream is the
+            same pure function of (seed, stream, step) for both.
         labels: int array [N] (or positions into a side table the caller gathers from).
         views: dict of output name -> view callable `(image, seed) -> image`, or None for the
             image unchanged.
@@ -35,7 +38,13 @@ class BatchStream:
     def __init__(self, images, labels, views, batch_size, seed, stream):
         self.num_examples = len(images)
         self.batch_size = batch_size
-        self.images = tf.constant(images)
+        if hasattr(images, "gather"):
+            self.gather_images = images.gather
+            self.image_shape = tuple(images.shape[1:])
+        else:
+            constant = tf.constant(images)
+            self.gather_images = lambda indices: tf.gather(constant, indices)
+            self.image_shape = tuple(constant.shape[1:])
         self.labels = tf.constant(labels, tf.int64)
         self.views = tuple(views.items())
         # One 32-bit key per (seed, stream, view), well mixed, the same on every platform.
@@ -58,7 +67,7 @@ class BatchStream:
             max_index=tf.constant(self.num_examples - 1, tf.int64),
             rounds=4,
         )
-        images = tf.gather(self.images, indices)
+        images = self.gather_images(indices)
         batch = {"label": tf.gather(self.labels, indices), "index": indices}
         if all(view is None for _, view in self.views):
             for name, _ in self.views:
@@ -66,7 +75,7 @@ class BatchStream:
             return batch
         # int64 -> int32 wraps around; views are promised int32 [2] seeds.
         element_seeds = tf.cast(positions, tf.int32)
-        image_spec = tf.TensorSpec(self.images.shape[1:], tf.float32)
+        image_spec = tf.TensorSpec(self.image_shape, tf.float32)
 
         def augment_image(example):
             image, element_seed = example

@@ -38,7 +38,8 @@ def supervised_dataset(
     """Batches of `(images, labels)` for `model.fit` / `model.evaluate`.
 
     Args:
-        data: an `ImageData`.
+        data: an `ImageData`; a `ShardedImageData` (config.data.source="shards") is read
+            from its shards a batch at a time, by the same stateless index shuffle.
         batch_size: examples per batch.
         training: True: reshuffle every epoch (seeded), repeat forever, augment each image with
             its own seed, batch, prefetch (pass `steps_per_epoch` to `fit`). False: one pass in
@@ -63,6 +64,8 @@ def supervised_dataset(
     _check_image_data(data, "data")
     _check_positive_int(batch_size, "batch_size")
     if not training:
+        if hasattr(data.images, "gather"):
+            return _streamed_eval_dataset(data, batch_size, bool(drop_remainder))
         dataset = tf.data.Dataset.from_tensor_slices((data.images, data.labels))
         dataset = dataset.batch(batch_size, drop_remainder=bool(drop_remainder))
         return dataset.map(_cast_images, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
@@ -103,8 +106,9 @@ def semi_supervised_dataset(
 
     Args:
         labeled: `ImageData` of the labeled examples.
-        unlabeled: `ImageData` (labels ignored unless `include_unlabeled_labels`) or a np.uint8
-            array [N, H, W, C] of unlabeled images.
+        unlabeled: `ImageData` (labels ignored unless `include_unlabeled_labels`; a
+            `ShardedImageData` streams from its shards) or a np.uint8 array [N, H, W, C] (or
+            `ShardImages`) of unlabeled images.
         batch_size: labeled examples per batch, B.
         unlabeled_ratio: unlabeled examples per labeled one (FixMatch's mu), an int >= 1.
         views: names of the unlabeled views (see `kerasssl.augment.views`).
@@ -134,7 +138,9 @@ def semi_supervised_dataset(
     _check_positive_int(unlabeled_ratio, "unlabeled_ratio")
     if isinstance(unlabeled, ImageData):
         unlabeled_images, unlabeled_labels = unlabeled.images, unlabeled.labels
-    elif isinstance(unlabeled, np.ndarray) and unlabeled.dtype == np.uint8 and unlabeled.ndim == 4:
+    elif (
+        isinstance(unlabeled, np.ndarray) and unlabeled.dtype == np.uint8 and unlabeled.ndim == 4
+    ) or hasattr(unlabeled, "gather"):
         if include_unlabeled_labels:
             raise ValueError(
                 "`include_unlabeled_labels=True` needs `unlabeled` as an ImageData with labels; "
@@ -192,6 +198,21 @@ def semi_supervised_dataset(
         return inputs, labeled_batch["label"]
 
     return endless_dataset(make_batch, start_step)
+
+
+def _streamed_eval_dataset(data, batch_size, drop_remainder):
+    """One pass in stored order over shard-backed images, read a batch at a time."""
+    count = len(data)
+    stop = count - count % batch_size if drop_remainder else count
+    labels = tf.constant(data.labels)
+
+    def read_batch(start):
+        indices = tf.range(start, tf.minimum(start + batch_size, count), dtype=tf.int64)
+        images = data.images.gather(indices)
+        return tf.cast(images, tf.float32), tf.gather(labels, indices)
+
+    dataset = tf.data.Dataset.range(0, stop, batch_size)
+    return dataset.map(read_batch, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
 
 def _cast_images(images, labels):

@@ -42,7 +42,7 @@ class PreparedData:
 
     @property
     def input_shape(self):
-        return tuple(int(size) for size in self.test.images.shape[1:])
+        return tuple(int(size) for size in self.test.image_shape)
 
 
 def prepare_data(data_config, seed):
@@ -82,6 +82,12 @@ def prepare_data(data_config, seed):
     else:
         labeled, unlabeled = train, train.subset(np.arange(0))
     label_noise = None
+    if noise.rate and noise.type == "instance" and hasattr(labeled.images, "gather"):
+        raise ValueError(
+            "config.data.noise.type='instance' flips labels according to every image's pixels, "
+            "which needs the images in memory; data.source='shards' streams them. Use another "
+            "noise type, or the in-memory source the shards were prepared from."
+        )
     if noise.rate:
         label_noise = inject_label_noise(
             labeled.labels,

@@ -34,6 +34,7 @@ checksum mismatch (`verify_checksums=True`), an image whose shape is not `image_
 until the new ones are complete.
 """
 
+import collections
 import hashlib
 import io
 import json
@@ -53,6 +54,7 @@ WRITER_OPTIONS = "group_size:1,uncompressed"
 # What array_record advises for random access (no readahead, no reader threads).
 READER_OPTIONS = "readahead_buffer_size:0,max_parallelism:0"
 DEFAULT_RECORDS_PER_SHARD = 8192
+OPEN_READERS_PER_THREAD = 32
 _HASH_BLOCK = 1 << 20
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
@@ -89,14 +91,13 @@ def decode_png(data: bytes, channels: int) -> np.ndarray:
 
 def encode_record(image, label=-1, id=0) -> bytes:  # noqa: A002 -- the feature's name
     """A serialized `tf.train.Example` {image: PNG bytes, label: int64, id: int64}."""
-    from tensorflow.core.example import example_pb2, feature_pb2
+    from tensorflow.core.example import example_pb2
 
-    features = {
-        "image": feature_pb2.Feature(bytes_list=feature_pb2.BytesList(value=[encode_png(image)])),
-        "label": feature_pb2.Feature(int64_list=feature_pb2.Int64List(value=[int(label)])),
-        "id": feature_pb2.Feature(int64_list=feature_pb2.Int64List(value=[int(id)])),
-    }
-    example = example_pb2.Example(features=feature_pb2.Features(feature=features))
+    example = example_pb2.Example()
+    feature = example.features.feature
+    feature["image"].bytes_list.value.append(encode_png(image))
+    feature["label"].int64_list.value.append(int(label))
+    feature["id"].int64_list.value.append(int(id))
     return example.SerializeToString()
 
 
@@ -434,7 +435,7 @@ class ShardReader:
         self._id_order = np.argsort(self._first_ids, kind="stable")
         self._local = threading.local()
         self._labels = None
-        self._open()  # checks the record counts now rather than in a tf.data thread
+        self._check_counts()  # now, rather than in a tf.data thread mid-training
 
     def __len__(self):
         return int(self.manifest["count"])
@@ -452,29 +453,47 @@ class ShardReader:
         self.__dict__.update(state)
         self._local = threading.local()
 
-    def _open(self):
+    def _open_shard(self, shard):
+        from array_record.python import array_record_module
+
+        path = self.directory / self.manifest["shards"][shard]["file"]
+        try:
+            return array_record_module.ArrayRecordReader(str(path), READER_OPTIONS)
+        except (RuntimeError, ValueError) as error:
+            raise self._corrupt(path, error) from None
+
+    def _check_counts(self):
+        for shard, entry in enumerate(self.manifest["shards"]):
+            reader = self._open_shard(shard)
+            try:
+                num_records = reader.num_records()
+                reader.close()
+            except RuntimeError:
+                num_records = 0  # too short to hold an index: truncated
+            if num_records != entry["count"]:
+                raise ValueError(
+                    f"shard {self.directory / entry['file']} holds {num_records} records but "
+                    f"{self.directory / MANIFEST} says {entry['count']} (field shards[].count): "
+                    "the file is truncated or corrupt. Restore it or write the split again "
+                    "with `kerasssl prepare --overwrite`."
+                )
+
+    def _reader(self, shard):
+        """This thread's reader of `shard`, opened on first use.
+
+        At most `OPEN_READERS_PER_THREAD` stay open per thread (least recently used closed
+        first): a billion-image split has ~10^5 shards, more than a process may open.
+        """
         readers = getattr(self._local, "readers", None)
         if readers is None:
-            from array_record.python import array_record_module
-
-            readers = []
-            for shard in self.manifest["shards"]:
-                path = self.directory / shard["file"]
-                try:
-                    reader = array_record_module.ArrayRecordReader(str(path), READER_OPTIONS)
-                    num_records = reader.num_records()
-                except (RuntimeError, ValueError) as error:
-                    raise self._corrupt(path, error) from None
-                if num_records != shard["count"]:
-                    raise ValueError(
-                        f"shard {path} holds {num_records} records but {self.directory / MANIFEST}"
-                        f" says {shard['count']} (field shards[].count): the file is truncated "
-                        "or corrupt. Restore it or write the split again with `kerasssl "
-                        "prepare --overwrite`."
-                    )
-                readers.append(reader)
-            self._local.readers = readers
-        return readers
+            readers = self._local.readers = collections.OrderedDict()
+        if shard in readers:
+            readers.move_to_end(shard)
+        else:
+            readers[shard] = self._open_shard(shard)
+            if len(readers) > OPEN_READERS_PER_THREAD:
+                readers.popitem(last=False)[1].close()
+        return readers[shard]
 
     def _corrupt(self, path, error):
         return ValueError(
@@ -490,14 +509,13 @@ class ShardReader:
             raise IndexError(
                 f"positions must lie in [0, {len(self)}); got {positions.tolist()[:5]}"
             )
-        readers = self._open()
         shard_of = np.searchsorted(self._starts, positions, side="right") - 1
         output = [b""] * len(positions)
         for shard in np.unique(shard_of):
             where = np.flatnonzero(shard_of == shard)
             local = (positions[where] - self._starts[shard]).tolist()
             try:
-                records = readers[shard].read(local)
+                records = self._reader(int(shard)).read(local)
             except RuntimeError as error:
                 path = self.directory / self.manifest["shards"][shard]["file"]
                 raise self._corrupt(path, error) from None
@@ -526,6 +544,12 @@ class ShardReader:
                 )
             images[row] = image
         return images, labels, ids
+
+    def ids(self, positions):
+        """int64 ids of the images at `positions`, from the manifest alone (no read)."""
+        positions = np.asarray(positions, np.int64).reshape(-1)
+        shard = np.searchsorted(self._starts, positions, side="right") - 1
+        return self._first_ids[shard] + positions - self._starts[shard]
 
     def positions(self, ids):
         """Positions (for `read`) of the images with these ids; ValueError for an unknown id."""

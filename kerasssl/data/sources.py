@@ -4,10 +4,10 @@ from kerasssl.data.arrays import load_npz
 from kerasssl.data.digits import load_digits
 from kerasssl.data.image_data import ImageData
 from kerasssl.data.image_folder import load_image_folder
-from kerasssl.data.resize import resize_images
+from kerasssl.data.resize import normalize_image_size, resize_images
 from kerasssl.data.tfds_source import load_tfds
 
-SOURCES = ("digits", "image_folder", "tfds", "npz")
+SOURCES = ("digits", "image_folder", "tfds", "npz", "shards")
 
 
 def load_dataset(data_config) -> dict[str, ImageData]:
@@ -15,8 +15,11 @@ def load_dataset(data_config) -> dict[str, ImageData]:
 
     Fields of `data_config` (an `ml_collections.ConfigDict` or a dict; absent fields take the
     defaults):
-    - `source`: "digits" (built in, no download), "image_folder", "tfds" or "npz".
-    - `root`: image_folder root, laid out as <root>/<split>/<class>/*.jpg|png.
+    - `source`: "digits" (built in, no download), "image_folder", "tfds", "npz" or "shards"
+      (the output of `kerasssl prepare`, streamed from disk: see `ShardedImageData`).
+    - `root`: image_folder root, laid out as <root>/<split>/<class>/*.jpg|png; shards: the
+      folder `kerasssl prepare` wrote, <root>/<split>/manifest.json.
+    - `verify_checksums`: shards only; True checks every shard's SHA-256 before training.
     - `name`, `data_dir`, `download`: tfds name, the local folder holding it, and whether to
       download and prepare it there when absent (default False here; recipes say True).
     - `path`: npz file; either with a "{split}" placeholder ("data/{split}.npz", one file per
@@ -61,6 +64,15 @@ def load_dataset(data_config) -> dict[str, ImageData]:
             )
             for key, split in splits.items()
         }
+    elif source == "shards":
+        root = _required(data_config, "root", source, "shards/cifar10")
+        data = {
+            key: _load_shards(
+                root, split, image_size, bool(_field(data_config, "verify_checksums", False))
+            )
+            for key, split in splits.items()
+        }
+        image_size = None  # _load_shards checked it
     else:
         path = str(_required(data_config, "path", source, "data/{split}.npz"))
         data = {
@@ -94,6 +106,24 @@ def check_every_class_has_examples(data: ImageData, what: str) -> None:
             "every class needs training images. Add images of those classes, or remove them "
             "from the data set."
         )
+
+
+def _load_shards(root, split, image_size, verify_checksums):
+    import os
+
+    from kerasssl.data.sharded_image_data import load_shards
+
+    data = load_shards(os.path.join(os.fspath(root), split), split, verify_checksums)
+    if image_size is not None:
+        height, width = normalize_image_size(image_size)
+        if (height, width) != data.image_shape[:2]:
+            raise ValueError(
+                f"data.image_size={image_size!r} but the shards of split {split!r} in {root} hold "
+                f"{data.image_shape[0]}x{data.image_shape[1]} images: shards are read as "
+                "written. Set data.image_size=0, or prepare them again at that size "
+                "(`kerasssl prepare --config.data.image_size=...`)."
+            )
+    return data
 
 
 def _resized(data: ImageData, image_size) -> ImageData:

@@ -29,41 +29,8 @@ def load_tfds(name: str, split: str, data_dir=None, image_size=None, download=Fa
     Returns:
         An `ImageData` of the split.
     """
-    # Imported here: tensorflow_datasets adds ~1 s to `import kerasssl.data`.
-    import tensorflow_datasets as tfds
-
     image_size = normalize_image_size(image_size)
-    where = f"data_dir={data_dir!r}" if data_dir else "the default data_dir (~/tensorflow_datasets)"
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(
-            f"TFDS has no data set named {name!r} (config: data.name) and none is prepared in "
-            f"{where}; check the spelling against `tfds.list_builders()`."
-        ) from None
-    if not builder.is_prepared() and download:
-        _download_and_prepare(builder, name, where)
-    if not builder.is_prepared():
-        raise ValueError(
-            f"TFDS data set {name!r} has no local copy in {where} and download=False "
-            "(config: data.download). With internet pass download=True; without, prepare it "
-            f"elsewhere (`tfds build {name} --data_dir=DIR`), copy DIR here and pass it as "
-            "`data_dir` (config: data.data_dir), or use source='image_folder'."
-        )
-    image_key, label_key = builder.info.supervised_keys or ("image", "label")
-    features = builder.info.features
-    if image_key not in features or label_key not in features:
-        raise ValueError(
-            f"TFDS data set {name!r} has no ({image_key!r}, {label_key!r}) features; "
-            "kerasssl reads image classification data sets only."
-        )
-    label_feature = features[label_key]
-    if isinstance(label_feature, tfds.features.ClassLabel):
-        class_names = tuple(label_feature.names)
-    else:
-        raise ValueError(
-            f"The label feature {label_key!r} of TFDS data set {name!r} is not a ClassLabel."
-        )
+    builder, _, _, class_names = prepared_builder(name, data_dir, download)
     try:
         dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
     except ValueError as error:
@@ -106,3 +73,45 @@ def _download_and_prepare(builder, name, where):
             "--data_dir=DIR`), copy DIR here, and pass it as data_dir (config: data.data_dir) "
             "with download=false (config: data.download=false)."
         ) from error
+
+
+def prepared_builder(name, data_dir=None, download=False):
+    """(builder, image feature, label feature, class names) of a prepared tfds data set.
+
+    Downloads and prepares it first when `download` and it is absent; ValueError otherwise.
+    """
+    # Imported here: tensorflow_datasets adds ~1 s to `import kerasssl.data`.
+    import tensorflow_datasets as tfds
+
+    where = f"data_dir={data_dir!r}" if data_dir else "the default data_dir (~/tensorflow_datasets)"
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"TFDS has no data set named {name!r} (config: data.name) and none is prepared in "
+            f"{where}; check the spelling against `tfds.list_builders()`."
+        ) from None
+    if not builder.is_prepared() and download:
+        _download_and_prepare(builder, name, where)
+    if not builder.is_prepared():
+        raise ValueError(
+            f"TFDS data set {name!r} has no local copy in {where} and download=False "
+            "(config: data.download). With internet pass download=True; without, prepare it "
+            f"elsewhere (`tfds build {name} --data_dir=DIR`), copy DIR here and pass it as "
+            "`data_dir` (config: data.data_dir), or use source='image_folder'."
+        )
+    image_key, label_key = builder.info.supervised_keys or ("image", "label")
+    features = builder.info.features
+    if image_key not in features or label_key not in features:
+        raise ValueError(
+            f"TFDS data set {name!r} has no ({image_key!r}, {label_key!r}) features; "
+            "kerasssl reads image classification data sets only."
+        )
+    label_feature = features[label_key]
+    if isinstance(label_feature, tfds.features.ClassLabel):
+        class_names = tuple(label_feature.names)
+    else:
+        raise ValueError(
+            f"The label feature {label_key!r} of TFDS data set {name!r} is not a ClassLabel."
+        )
+    return builder, image_key, label_key, class_names

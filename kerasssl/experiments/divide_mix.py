@@ -262,7 +262,9 @@ def run(context):
             "hid labels, so the hidden images are unused.",
             stacklevel=2,
         )
-    train = data.labeled
+    # DivideMix stays in memory: its per-epoch co-divide predicts on the whole training set
+    # and its MixMatch batches index both networks' splits of it (noisy-label sets are small).
+    train = data.labeled.load() if hasattr(data.labeled, "load") else data.labeled
     batch_size = config.train.batch_size
     warmup_batch = warmup_batch_size(settings, config.train)
     steps_in_epoch = config.train.steps_per_epoch or math.ceil(len(train) / warmup_batch)

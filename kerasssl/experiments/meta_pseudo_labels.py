@@ -9,12 +9,10 @@ Workdir layout:
 """
 
 import ml_collections
-import numpy as np
 
 from kerasssl import files, losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
-from kerasssl.data import pipelines
-from kerasssl.data.image_data import ImageData
+from kerasssl.data import pipelines, sharded_image_data
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
@@ -106,11 +104,7 @@ def unlabeled_pool(data, section):
     """The images the unlabeled batches come from (with their hidden labels, for metrics)."""
     if not section.unlabeled_includes_labeled:
         return data.unlabeled
-    return ImageData(
-        np.concatenate([data.unlabeled.images, data.labeled.images]),
-        np.concatenate([data.unlabeled.labels, data.labeled.labels]),
-        data.labeled.class_names,
-    )
+    return sharded_image_data.concatenate(data.unlabeled, data.labeled)
 
 
 def train_mpl(config, data, folder, callbacks=()):

@@ -360,8 +360,18 @@ def load_soft_labels(output_dir):
     return ids, probabilities
 
 
+def _stream(images, chunk_size=4096):
+    """The images one at a time, read `chunk_size` at a time (a `ShardImages` view is never
+    held in memory whole)."""
+    for start in range(0, len(images), chunk_size):
+        yield from np.asarray(images[start : start + chunk_size])
+
+
 def write_pool(images, pool_dir, records_per_shard, split="unlabeled"):
-    """Writes an in-memory pool as shards (ids = positions 0..N-1) unless already there.
+    """Writes a pool as shards (ids = positions 0..N-1) unless already there.
+
+    `images`: uint8 [N, H, W, C], or a `ShardImages` view (a shards source's unlabeled pool,
+    streamed: its positions become the ids 0..N-1 that selections index).
 
     A pool already in `pool_dir` is kept when its pixels hash (recorded beside it) is `images`'s;
     another pool is replaced. Returns the pool's shard manifest.
@@ -378,13 +388,12 @@ def write_pool(images, pool_dir, records_per_shard, split="unlabeled"):
         except ValueError:
             pass  # damaged: written again below
     marker.unlink(missing_ok=True)
-    images = np.asarray(images)
     manifest = shards.write_shards(
         pool_dir,
-        images,
+        _stream(images),
         split=split,
         classes=["unlabeled"],
-        image_shape=images.shape[1:],
+        image_shape=tuple(images.shape[1:]),
         records_per_shard=int(records_per_shard),
         overwrite=True,
     )

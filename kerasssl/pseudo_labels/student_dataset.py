@@ -36,7 +36,10 @@ def student_dataset(
 
     Args:
         labeled: `ImageData` of the labeled set.
-        pool_images: np.uint8 [N, H, W, C], the unlabeled pool the selection indexes.
+        pool_images: np.uint8 [N, H, W, C], the unlabeled pool the selection indexes, or a
+            `ShardImages` (`data.unlabeled.images` of a shards source): then neither the pool
+            nor the selected images are held in memory; they are read by position (each an
+            image id, `pool_images.ids()`) from the shards, a batch at a time.
         selection: a `Selection` (soft or hard targets).
         batch_size: labeled images per batch, B.
         unlabeled_ratio: pseudo-labeled images per labeled one (Noisy Student uses 14 or 28
@@ -58,8 +61,14 @@ def student_dataset(
         LABELED_STREAM,
     )
     # The pseudo stream carries row numbers as its "labels"; targets are gathered from them.
+    # A shard-backed pool is narrowed to the selection without reading it: the stream reads
+    # the selected images from the shards a batch at a time.
+    if hasattr(pool_images, "gather"):
+        selected_images = pool_images.take(selection.indices)
+    else:
+        selected_images = np.asarray(pool_images)[selection.indices]
     pseudo_stream = BatchStream(
-        np.asarray(pool_images)[selection.indices],
+        selected_images,
         np.arange(len(selection), dtype=np.int64),
         {"pseudo_labeled": resolve_view(pseudo_view)},
         batch_size * unlabeled_ratio,

@@ -49,6 +49,15 @@ def test_round_trip_random_access(tmp_path):
     np.testing.assert_array_equal(reader.labels(), labels)
 
 
+def test_open_readers_are_bounded(tmp_path, monkeypatch):
+    images, _, _ = _write(tmp_path / "train", count=12, records_per_shard=2)
+    monkeypatch.setattr(shards, "OPEN_READERS_PER_THREAD", 2)
+    reader = shards.ShardReader(tmp_path / "train", "train")
+    positions = np.array([11, 0, 5, 2, 11, 7, 1])
+    np.testing.assert_array_equal(reader.read(positions)[0], images[positions])
+    assert len(reader._local.readers) == 2
+
+
 def test_record_round_trip_grayscale():
     image = _images(1, (4, 4, 1))[0]
     decoded, label, record_id = shards.decode_record(shards.encode_record(image, 2, 17))

@@ -1,0 +1,180 @@
+"""Peak memory of streaming from shards at two pool sizes: it must not grow with the data set.
+
+    nice -n 10 .venv/bin/python tools/bench_scale.py                      # 20k and 200k images
+    nice -n 10 .venv/bin/python tools/bench_scale.py --sizes=2000,20000 --max_steps=50
+
+For each size, a pool of 32x32 RGB images is generated (the 1,797 digits, upscaled, coloured
+and shifted per copy: tiled, never held in memory) and written as shards with
+`write_shards`, plus a 1,000-image test split. Then, each in a fresh process so that its peak
+RSS (`ru_maxrss`) is its own:
+- train: `kerasssl.train.train_and_evaluate` of supervised_digits' smoke model on
+  data.source=shards for one epoch over the whole pool (batch 128), then its evaluation;
+- label: `label_images` of that model over the pool read from the shards, then the streamed
+  top-K-per-class selection of billion-scale (K = 1000, P = 2) over the probability shards.
+Target: peak RSS at the largest size within 15% of the smallest (ratio <= 1.15). Labels and
+split indices are kept in memory (8 bytes per image each), so a small growth is expected.
+"""
+
+import json
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+_SIZES = flags.DEFINE_list("sizes", ["20000", "200000"], "Pool sizes (images) to compare.")
+_FOLDER = flags.DEFINE_string("folder", "", "Where the shards go ('' = a temporary folder).")
+_MAX_STEPS = flags.DEFINE_integer("max_steps", 0, "Cap on the training steps (0: one epoch).")
+_PHASE = flags.DEFINE_string("phase", "", "Internal: run one measurement (train|label).")
+_ROOT = flags.DEFINE_string("root", "", "Internal: the shard folder of the measurement.")
+
+BATCH_SIZE = 128
+TEST_SIZE = 1000
+
+
+def _base_images():
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasssl.data import load_digits
+
+    digits = load_digits("train", seed=0)
+    test = load_digits("test", seed=0)
+    images = np.concatenate([digits.images, test.images])
+    labels = np.concatenate([digits.labels, test.labels])
+    large = tf.image.resize(images.astype("float32"), (32, 32)).numpy()
+    colours = np.random.default_rng(0).uniform(0.3, 1.0, (len(images), 1, 1, 3))
+    return np.clip(large * colours, 0, 255).astype(np.uint8), labels
+
+
+def _tiled(base_images, base_labels, count, offset):
+    """count images: base image i % n, shifted by the copy number (a generator)."""
+    import numpy as np
+
+    for position in range(offset, offset + count):
+        copy, index = divmod(position, len(base_images))
+        image = np.roll(base_images[index], (copy % 5, (copy // 5) % 5), axis=(0, 1))
+        yield image, int(base_labels[index])
+
+
+def write_pool(root, size):
+    from kerasssl.data import shards
+
+    if (root / "train" / "manifest.json").is_file():
+        return
+    base_images, base_labels = _base_images()
+    classes = [str(label) for label in range(10)]
+    for split, count, offset in (("train", size, 0), ("test", TEST_SIZE, size)):
+        images = (image for image, _ in _tiled(base_images, base_labels, count, offset))
+        labels = (label for _, label in _tiled(base_images, base_labels, count, offset))
+        shards.write_shards(
+            root / split,
+            images,
+            labels,
+            range(offset, offset + count),
+            split=split,
+            classes=classes,
+            image_shape=(32, 32, 3),
+            records_per_shard=8192,
+            overwrite=True,
+        )
+
+
+def _config(root):
+    from kerasssl import recipe_catalog
+
+    path, _ = recipe_catalog.find_recipe("supervised_digits")
+    config = recipe_catalog.build_config(recipe_catalog.load_module(path), "smoke")
+    config.data.source = "shards"
+    config.data.root = str(root)
+    config.data.validation_size = 0
+    config.train.epochs = 1
+    config.train.batch_size = BATCH_SIZE
+    config.train.eval_batch_size = 256
+    config.train.max_eval_examples = 0
+    config.train.verbose = "0"
+    return config
+
+
+def measure_train(root, max_steps):
+    from kerasssl import train
+    from kerasssl.data import shards
+
+    config = _config(root)
+    count = shards.read_manifest(root / "train", "train")["count"]
+    steps = -(-count // BATCH_SIZE)
+    config.train.steps_per_epoch = min(steps, max_steps) if max_steps else steps
+    workdir = root / f"run-{time.time_ns()}"
+    metrics = train.train_and_evaluate(config, workdir)
+    return {"steps": config.train.steps_per_epoch, "test_accuracy": metrics["test_accuracy"]}
+
+
+def measure_label(root):
+    import kerasssl.models  # noqa: F401 -- registers the model classes the .keras file names
+    from kerasssl import files
+    from kerasssl.data.sharded_image_data import load_shards
+    from kerasssl.pseudo_labels import label_images, read_shards, select_top_k_per_class
+
+    run = sorted(root.glob("run-*/model.keras"))[-1]
+    teacher = files.load_model(run, compile=False)
+    pool = load_shards(root / "train", "train")
+    output = root / f"labels-{time.time_ns()}"
+    label_images(teacher, pool.images, output, shard_size=8192, batch_size=256, verbose=0)
+    selection = select_top_k_per_class(read_shards(output), k=1000, p=2)
+    return {"selected": len(selection)}
+
+
+def _child(phase, root, max_steps):
+    start = time.perf_counter()
+    result = measure_train(root, max_steps) if phase == "train" else measure_label(root)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    # Linux reports ru_maxrss in KiB.
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def main(argv):
+    del argv
+    if _PHASE.value:
+        _child(_PHASE.value, pathlib.Path(_ROOT.value), _MAX_STEPS.value)
+        return
+    folder = pathlib.Path(_FOLDER.value or tempfile.mkdtemp(prefix="bench-scale-"))
+    results = {}
+    for size in (int(size) for size in _SIZES.value):
+        root = folder / f"pool-{size}"
+        start = time.perf_counter()
+        write_pool(root, size)
+        print(f"{size} images: shards written in {time.perf_counter() - start:.0f} s", flush=True)
+        for phase in ("train", "label"):
+            command = [
+                sys.executable,
+                __file__,
+                f"--phase={phase}",
+                f"--root={root}",
+                f"--max_steps={_MAX_STEPS.value}",
+            ]
+            output = subprocess.run(command, capture_output=True, text=True, check=False)
+            lines = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
+            if output.returncode or not lines:
+                raise SystemExit(f"{phase} at {size} failed:\n{output.stderr[-3000:]}")
+            results[(size, phase)] = json.loads(lines[-1][len("RESULT ") :])
+            print(f"  {phase}: {results[(size, phase)]}", flush=True)
+    sizes = sorted({size for size, _ in results})
+    print(f"load {os.getloadavg()[0]:.2f}; shards in {folder}")
+    for phase in ("train", "label"):
+        small, large = results[(sizes[0], phase)], results[(sizes[-1], phase)]
+        ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
+        print(
+            f"{phase:5s} peak RSS {small['peak_rss_mb']:.0f} MB at {sizes[0]}, "
+            f"{large['peak_rss_mb']:.0f} MB at {sizes[-1]}: ratio {ratio:.3f} (target <= 1.15)"
+        )
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -93,3 +93,22 @@ def test_an_unknown_runner_names_the_field(setting):
             )
     finally:
         config.pseudo_labels.runner = ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["noisy_student_digits:smoke", "billion_scale_cifar10:smoke"])
+def test_a_recipe_run_on_beam_equals_the_in_process_run(tmp_path, recipe):
+    from kerasssl import recipe_catalog, train
+
+    path, preset = recipe_catalog.find_recipe(recipe)
+    metrics = {}
+    for runner in ("", "direct"):
+        config = recipe_catalog.build_config(recipe_catalog.load_module(path), preset)
+        config.pseudo_labels.runner = runner
+        config.train.verbose = 0
+        if recipe.startswith("billion_scale"):  # digits instead of the CIFAR-10 folder
+            config.data.source = "digits"
+            config.model.name = "resnet_tiny"
+        metrics[runner] = train.train_and_evaluate(config, tmp_path / (runner or "in_process"))
+    for name in ("rounds", "num_selected", "selected_label_accuracy", "test_accuracy"):
+        assert metrics[""].get(name) == metrics["direct"].get(name), name

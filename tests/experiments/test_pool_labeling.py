@@ -105,7 +105,7 @@ def test_a_recipe_run_on_beam_equals_the_in_process_run(tmp_path, recipe):
     for runner in ("", "direct"):
         config = recipe_catalog.build_config(recipe_catalog.load_module(path), preset)
         config.pseudo_labels.runner = runner
-        config.train.verbose = 0
+        config.train.verbose = "0"
         if recipe.startswith("billion_scale"):  # digits instead of the CIFAR-10 folder
             config.data.source = "digits"
             config.model.name = "resnet_tiny"

@@ -130,8 +130,12 @@ class SelectConfidentBalanced(beam.PTransform):
         images_per_class: every class brought to this count (its most confident images,
             cycled when it has fewer); 0 keeps every confident image.
 
-    Output: one summary dict per class with images, `(class, (confidences, ids))` sorted best
-    first and balanced, on the main output; `WriteSelection` writes them.
+    Output: one `(class, (confidences, ids))` per class that has an image, sorted best first
+    (ties: the lower id) and balanced; `WriteSelection` writes them. Memory per class and worker:
+    O(images_per_class), or the class's confident images when 0 (no balancing).
+
+    Example:
+        >>> per_class = batches | SelectConfidentBalanced(0.3, images_per_class=500)
     """
 
     kind = "confident_balanced"
@@ -175,6 +179,12 @@ class SelectTopKPerClass(beam.PTransform):
         k: images kept per class, >= 1.
         p: classes an image may enter (its P most probable), >= 1.
         num_classes: classes of the probabilities.
+
+    Output: one `(class, (scores, ids))` per class that has a candidate, best first (ties: the
+    lower id); memory O(K) per class and worker.
+
+    Example:
+        >>> per_class = batches | SelectTopKPerClass(k=16000, p=10, num_classes=1000)
     """
 
     kind = "top_k_per_class"

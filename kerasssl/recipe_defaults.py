@@ -27,6 +27,9 @@ def base_config():
     config.data.data_dir = ""  # tfds: local data_dir ("" = ~/tensorflow_datasets)
     # tfds: download and prepare a data set data_dir lacks (needs internet; false = offline).
     config.data.download = True
+    # tfds: stream batches from a data set built with --file_format=array_record instead of
+    # loading the split into memory (the same batches; only the labels are loaded).
+    config.data.streaming = False
     config.data.path = ""  # npz file
     config.data.image_size = 0  # 0 keeps the source's size
     config.data.train_split = "train"

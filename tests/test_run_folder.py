@@ -18,12 +18,16 @@ def test_differences_name_each_field_old_and_new_and_ignore_verbosity():
     changed.model.name = "wrn_28_2"
     changed.model.kwargs.width = 2
     changed.train.verbose = "0"
+    changed.data.verify_checksums = True  # checking shards cannot change a result
     assert run_folder.config_differences(stored, run_folder.config_as_json(changed)) == [
         "model.kwargs.width: (absent) -> 2",
         'model.name: "resnet_tiny" -> "wrn_28_2"',
         "train.base_learning_rate: 0.1 -> 0.01",
     ]
     assert run_folder.config_differences(stored, stored) == []
+    # A run folder written before the field existed resumes too.
+    del stored["data"]["verify_checksums"]
+    assert run_folder.config_differences(stored, run_folder.config_as_json(_config())) == []
 
 
 def test_a_changed_config_is_refused_before_anything_is_written(tmp_path):

@@ -13,7 +13,8 @@ from kerasssl.data.label_noise import (
 )
 from kerasssl.data.pipelines import semi_supervised_dataset, supervised_dataset
 from kerasssl.data.resize import resize_images
-from kerasssl.data.sharded_image_data import ShardedImageData, ShardImages, load_shards
+from kerasssl.data.shard_images import ShardImages
+from kerasssl.data.sharded_image_data import ShardedImageData, load_shards
 from kerasssl.data.shards import ShardReader, read_manifest, write_shards
 from kerasssl.data.sources import SOURCES, load_dataset
 from kerasssl.data.splits import labeled_unlabeled_split, validation_split

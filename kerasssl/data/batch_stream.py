@@ -20,7 +20,7 @@ class BatchStream:
 
     Args:
         images: uint8 or float array [N, H, W, C], or a random-access source with `gather`
-            and `shape` (a `kerasssl.data.sharded_image_data.ShardImages`: each batch is read
+            and `shape` (a `kerasssl.data.shard_images.ShardImages`: each batch is read
             from the shards, so memory holds batches, not the data set). The stream is the
             same pure function of (seed, stream, step) for both.
         labels: int array [N] (or positions into a side table the caller gathers from).

@@ -98,7 +98,9 @@ def encode_record(image, label=-1, id=0) -> bytes:  # noqa: A002 -- the feature'
     feature["image"].bytes_list.value.append(encode_png(image))
     feature["label"].int64_list.value.append(int(label))
     feature["id"].int64_list.value.append(int(id))
-    return example.SerializeToString()
+    # Deterministic: the features map would otherwise be written in a per-process hash order,
+    # and a rerun in another process would write other bytes (and checksums) for one image.
+    return example.SerializeToString(deterministic=True)
 
 
 def decode_record(data: bytes, channels=None):
@@ -566,6 +568,13 @@ class ShardReader:
                 f"{self.directory}."
             )
         return self._starts[shard] + offset
+
+    def content_fingerprint(self):
+        """SHA-256 of every shard's first id, count and checksum (reads no shard)."""
+        digest = hashlib.sha256()
+        for shard in self.manifest["shards"]:
+            digest.update(f"{shard['first_id']}:{shard['count']}:{shard['sha256']};".encode())
+        return digest.hexdigest()
 
     def labels(self, chunk_size=8192):
         """int64 [len] labels of every record, read once in shard order and cached.

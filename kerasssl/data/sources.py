@@ -22,6 +22,8 @@ def load_dataset(data_config) -> dict[str, ImageData]:
     - `verify_checksums`: shards only; True checks every shard's SHA-256 before training.
     - `name`, `data_dir`, `download`: tfds name, the local folder holding it, and whether to
       download and prepare it there when absent (default False here; recipes say True).
+    - `streaming`: tfds only; True reads batches through tfds' random-access data source
+      (a data set built with --file_format=array_record) instead of loading the split.
     - `path`: npz file; either with a "{split}" placeholder ("data/{split}.npz", one file per
       split with keys images/labels) or one file with per-split keys (x_train, y_train, ...).
     - `image_size`: None (keep), an int or (height, width); every source is resized to it.
@@ -61,9 +63,12 @@ def load_dataset(data_config) -> dict[str, ImageData]:
                 data_dir=data_dir,
                 image_size=image_size,
                 download=bool(_field(data_config, "download", False)),
+                streaming=bool(_field(data_config, "streaming", False)),
             )
             for key, split in splits.items()
         }
+        if _field(data_config, "streaming", False):
+            image_size = None  # the reader resizes as it reads
     elif source == "shards":
         root = _required(data_config, "root", source, "shards/cifar10")
         data = {

@@ -9,7 +9,9 @@ from kerasssl.data.resize import normalize_image_size, resize_image
 _DECODE_BATCH_SIZE = 1024
 
 
-def load_tfds(name: str, split: str, data_dir=None, image_size=None, download=False) -> ImageData:
+def load_tfds(
+    name: str, split: str, data_dir=None, image_size=None, download=False, streaming=False
+) -> ImageData:
     """Reads a TFDS image classification data set into a uint8 `ImageData`.
 
     With `download=False` the data set must already be prepared in `data_dir` (e.g. with
@@ -25,12 +27,19 @@ def load_tfds(name: str, split: str, data_dir=None, image_size=None, download=Fa
         data_dir: folder holding the prepared data; None means ~/tensorflow_datasets.
         image_size: None, an int or (height, width) to resize every image.
         download: True downloads and prepares a data set that `data_dir` lacks.
+        streaming: True returns a `ShardedImageData` that reads the split a batch at a time
+            through tfds' random-access data source (the data set must be built with
+            `--file_format=array_record`); only the labels are loaded.
 
     Returns:
-        An `ImageData` of the split.
+        An `ImageData` of the split (a `ShardedImageData` when streaming).
     """
     image_size = normalize_image_size(image_size)
-    builder, _, _, class_names = prepared_builder(name, data_dir, download)
+    builder, image_key, label_key, class_names = prepared_builder(name, data_dir, download)
+    if streaming or _file_format(builder) == "array_record":
+        # tfds reads ArrayRecord builds through their random-access data source only.
+        data = _streamed(builder, name, split, image_key, label_key, class_names, image_size)
+        return data if streaming else data.load()
     try:
         dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
     except ValueError as error:
@@ -61,6 +70,35 @@ def load_tfds(name: str, split: str, data_dir=None, image_size=None, download=Fa
         raise ValueError(f"Split {split!r} of TFDS data set {name!r} is empty.")
     images = np.concatenate(image_batches)
     return ImageData(images, np.concatenate(label_batches), class_names)
+
+
+def _streamed(builder, name, split, image_key, label_key, class_names, image_size):
+    from kerasssl.data.shard_images import ShardImages
+    from kerasssl.data.sharded_image_data import ShardedImageData
+    from kerasssl.data.tfds_reader import TfdsReader
+
+    file_format = _file_format(builder)
+    if file_format != "array_record":
+        raise ValueError(
+            f"TFDS data set {name!r} is stored as {file_format}, which is read in order only: "
+            "streaming (config: data.streaming) needs random access. Build it with `tfds build "
+            f"{name} --file_format=array_record`, or convert it to shards once with `kerasssl "
+            "prepare --config.data.source=tfds ...` and train with data.source=shards."
+        )
+    try:
+        reader = TfdsReader(builder, split, image_key, label_key, class_names, image_size)
+    except ValueError as error:
+        if "split" in str(error).lower() and "varying" not in str(error):
+            raise ValueError(
+                f"TFDS data set {name!r} has no split {split!r}; its splits are "
+                f"{sorted(builder.info.splits)}. ({error})"
+            ) from None
+        raise
+    return ShardedImageData(ShardImages(reader), reader.labels(), class_names)
+
+
+def _file_format(builder):
+    return str(getattr(builder.info.file_format, "value", builder.info.file_format))
 
 
 def _download_and_prepare(builder, name, where):

@@ -248,11 +248,13 @@ def prepare_shards(
             )
             first_id += len(data[key])
         return manifests
+    if source == "image_folder":
+        if not data_config.get("root"):
+            raise ValueError("data.source='image_folder' needs data.root (the image folder).")
+        class_names = _same_class_folders(data_config.get("root"), splits)
     for split in splits:
         if source == "image_folder":
             root = data_config.get("root")
-            if not root:
-                raise ValueError("data.source='image_folder' needs data.root (the image folder).")
             manifest = image_folder_to_shards(
                 output / split,
                 root,
@@ -283,3 +285,25 @@ def prepare_shards(
         class_names = manifest["classes"]
         first_id += manifest["count"]
     return manifests
+
+
+def _same_class_folders(root, splits):
+    """The class folder names every split shares; checked before any split is written."""
+    root = pathlib.Path(os.path.expanduser(os.fspath(root)))
+    found = {}
+    for split in splits:
+        if not (root / split).is_dir():
+            raise ValueError(
+                f"Image folder {root} has no split folder {split!r} (config: data.train_split, "
+                "data.test_split); lay it out as <root>/<split>/<class_name>/*.jpg|png."
+            )
+        found[split] = sorted(entry.name for entry in os.scandir(root / split) if entry.is_dir())
+    first = found[splits[0]]
+    for split in splits[1:]:
+        if found[split] != first:
+            raise ValueError(
+                f"the class folders of {root / split} are {found[split]}, but those of "
+                f"{root / splits[0]} are {first}: every split folder must hold the same class "
+                "folders. Nothing was written."
+            )
+    return first

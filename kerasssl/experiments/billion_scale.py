@@ -7,6 +7,10 @@ Workdir layout (every folder a resumable phase):
     pretrain/        the student pre-trained on the top-K-per-class selection (hard labels)
     finetune/        the same student fine-tuned on the labeled set
     model.keras, metrics.json   the fine-tuned student, metrics of every phase
+
+With config.data.source="shards" the pool is never in memory: labeling reads it a shard at a
+time, the top-K selection streams the probability shards (memory O(K x classes)) and
+pre-training reads the selected images from the data shards a batch at a time.
 """
 
 import dataclasses

@@ -7,6 +7,11 @@ Workdir layout (every folder a resumable phase):
     round_<r>/                the round's student (model.keras, metrics.json, backup/, ...)
     model.keras, metrics.json the last student; metrics list every round
 A killed run resumes at the first unfinished round (and inside it, at the last saved epoch).
+
+With config.data.source="shards" nothing of the pool is held in memory but its labels and the
+probabilities (4 bytes x classes per image): the teacher labels the pool a labeling shard at a
+time, and the student's pseudo-labeled batches are read from the data shards by position (each
+an image id) through the same stateless shuffle as in memory.
 """
 
 import warnings

@@ -67,8 +67,8 @@ def label_images(
 
     Args:
         model: a `keras.Model` mapping float32 [B, H, W, C] images in [0, 255] to logits.
-        images: np.uint8 [N, H, W, C] (or anything sliceable to such arrays, e.g. np.memmap,
-            so the pool need not fit in memory), N >= 1.
+        images: np.uint8 [N, H, W, C] (or anything sliceable to such arrays, e.g. np.memmap or
+            a `ShardImages` of data shards, so the pool need not fit in memory), N >= 1.
         output_dir: folder of the shards and `manifest.json`.
         shard_size: images per shard (the unit of resumption).
         batch_size: images per forward pass.

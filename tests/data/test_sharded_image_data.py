@@ -6,12 +6,8 @@ import pytest
 from kerasssl import recipe_defaults
 from kerasssl.data import ImageData, pipelines, shards
 from kerasssl.data.prepare import prepare_data
-from kerasssl.data.sharded_image_data import (
-    ShardedImageData,
-    ShardImages,
-    concatenate,
-    load_shards,
-)
+from kerasssl.data.shard_images import ShardImages
+from kerasssl.data.sharded_image_data import ShardedImageData, concatenate, load_shards
 from kerasssl.pseudo_labels.fingerprints import images_fingerprint
 from kerasssl.pseudo_labels.selection import Selection
 from kerasssl.pseudo_labels.student_dataset import student_dataset

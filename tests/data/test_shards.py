@@ -197,3 +197,22 @@ def test_bad_ids_and_labels(tmp_path):
         shards.write_shards(tmp_path / "c", _images(1), [3], **kwargs)
     with pytest.raises(ValueError, match="differ in length"):
         shards.write_shards(tmp_path / "d", _images(2), [0], **kwargs)
+
+
+@pytest.mark.slow  # two TensorFlow start-ups
+def test_a_rewrite_in_another_process_gives_the_same_bytes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, sys; from kerasssl.data import shards; "
+        "images = np.arange(10 * 6 * 5 * 3, dtype=np.int64).reshape(10, 6, 5, 3) % 251; "
+        "shards.write_shards(sys.argv[1], images.astype(np.uint8), np.arange(10) % 3, "
+        "split='train', classes=['a', 'b', 'c'], image_shape=(6, 5, 3), records_per_shard=4)"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / seed)], check=True, env=env)
+    first, second = (shards.read_manifest(tmp_path / seed, "train") for seed in ("1", "2"))
+    assert first == second

@@ -107,3 +107,52 @@ def test_unknown_name_and_split(prepared_dir):
         load_tfds("no_such_data_set_xyz", "train", data_dir=prepared_dir)
     with pytest.raises(ValueError, match=r"no split 'validation'.*\['test', 'train'\]"):
         load_tfds("kerasssl_tiny_shapes", "validation", data_dir=prepared_dir)
+
+
+def test_prepare_shards_streams_a_tfds_split_in_its_order(prepared_dir, tmp_path):
+    from kerasssl import recipe_defaults
+    from kerasssl.data import load_shards, prepare_shards
+
+    config = recipe_defaults.base_config().data
+    config.source, config.name, config.data_dir = "tfds", "kerasssl_tiny_shapes", prepared_dir
+    config.download = False
+    manifests = prepare_shards(config, tmp_path, records_per_shard=3)
+    assert manifests["train"]["classes"] == ["dark", "bright"]
+    assert manifests["test"]["shards"][0]["first_id"] == 8
+    for split in ("train", "test"):
+        memory = load_tfds("kerasssl_tiny_shapes", split, data_dir=prepared_dir)
+        sharded = load_shards(tmp_path / split, split)
+        np.testing.assert_array_equal(sharded.load().images, memory.images)
+        np.testing.assert_array_equal(sharded.labels, memory.labels)
+
+
+def test_streaming_reads_an_array_record_build_batch_by_batch(tmp_path, prepared_dir):
+    from kerasssl.data import pipelines
+    from kerasssl.data.sharded_image_data import ShardedImageData
+
+    data_dir = str(tmp_path / "array_record")
+    builder = KerassslTinyShapes(data_dir=data_dir, file_format="array_record")
+    builder.download_and_prepare()
+    # tfds has no as_dataset for ArrayRecord builds: in memory, it is read as streaming, whole.
+    memory = load_tfds("kerasssl_tiny_shapes", "train", data_dir=data_dir)
+    assert not isinstance(memory, ShardedImageData)
+    np.testing.assert_array_equal(
+        memory.images, load_tfds("kerasssl_tiny_shapes", "train", data_dir=prepared_dir).images
+    )
+    streamed = load_tfds("kerasssl_tiny_shapes", "train", data_dir=data_dir, streaming=True)
+    assert isinstance(streamed, ShardedImageData) and streamed.image_shape == (6, 6, 3)
+    np.testing.assert_array_equal(streamed.labels, memory.labels)
+    np.testing.assert_array_equal(streamed.load().images, memory.images)
+    batches = [
+        list(pipelines.supervised_dataset(data, 3, training=True, augment=None).take(4))
+        for data in (memory, streamed)
+    ]
+    for (a, labels_a), (b, labels_b) in zip(*batches, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(labels_a, labels_b)
+    small = load_tfds(
+        "kerasssl_tiny_shapes", "test", data_dir=data_dir, image_size=3, streaming=True
+    )
+    assert small.images[0:2].shape == (2, 3, 3, 3)
+    with pytest.raises(ValueError, match="--file_format=array_record.*kerasssl prepare"):
+        load_tfds("kerasssl_tiny_shapes", "train", data_dir=prepared_dir, streaming=True)

@@ -80,6 +80,7 @@ def test_prepare_shards_writes_both_splits_with_global_ids(tmp_path):
     _folder(tmp_path / "images", split="test", classes=("cat", "emu"), seed=2)
     with pytest.raises(ValueError, match=r"class folders of .*test are \['cat', 'dog', 'emu'\]"):
         prepare_shards(config, tmp_path / "again")
+    assert not (tmp_path / "again").exists()  # checked before the train split was written
 
 
 def test_prepare_shards_from_digits(tmp_path):

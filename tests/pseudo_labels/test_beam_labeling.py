@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-beam_labeling = pytest.importorskip("kerasssl.pseudo_labels.beam_labeling", exc_type=ImportError)
+pytest.importorskip("apache_beam")  # the `beam` extra
 
 from kerasssl.pseudo_labels import (  # noqa: E402
+    beam_labeling,
     beam_selection,
     label_images,
     load_probabilities,

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-beam_selection = pytest.importorskip("kerasssl.pseudo_labels.beam_selection", exc_type=ImportError)
+pytest.importorskip("apache_beam")  # the `beam` extra
 
 from kerasssl.pseudo_labels import (  # noqa: E402
+    beam_selection,
     select_confident_balanced,
     select_top_k_per_class,
 )

@@ -1,9 +1,11 @@
 """The `kerasssl` command: `kerasssl train --config=<recipe>[:preset] --workdir=DIR`,
 `kerasssl evaluate --workdir=DIR`, `kerasssl label --config=RECIPE --workdir=DIR
-[--teacher=model.keras]` (a teacher's probabilities over the recipe's unlabeled pool),
-`kerasssl prepare --config=RECIPE --output=DIR` (the recipe's data source written as ArrayRecord
-shards, streaming: DIR/<split>/; train on them with --config.data.source=shards
---config.data.root=DIR) and `kerasssl recipes` (each recipe with its summary and presets).
+[--teacher=model.keras] [--runner=direct|dataflow|flink|spark [--pool=SHARDS]]` (a teacher's
+probabilities over the recipe's unlabeled pool; with a runner, an Apache Beam pipeline that also
+selects the recipe's pseudo-labels), `kerasssl prepare --config=RECIPE --output=DIR` (the
+recipe's data source written as ArrayRecord shards, streaming: DIR/<split>/; train on them with
+--config.data.source=shards --config.data.root=DIR) and `kerasssl recipes` (each recipe with its
+summary and presets).
 
 The logic lives in importable modules (`kerasssl.train`), so notebooks call the same code.
 TensorFlow is imported only once a command runs, so `--help`, `recipes` and command-line
@@ -47,6 +49,19 @@ _RECORDS_PER_SHARD = flags.DEFINE_integer(
 )
 _TEACHER = flags.DEFINE_string(
     "teacher", None, "label only: the teacher's .keras file (default: <workdir>/model.keras)."
+)
+_RUNNER = flags.DEFINE_enum(
+    "runner",
+    None,
+    ["direct", "dataflow", "flink", "spark"],
+    "label only: run the labeling job as an Apache Beam pipeline on this runner (`pip install "
+    "'kerasssl[beam]'`); default: config.pseudo_labels.runner, empty there: in-process.",
+)
+_POOL = flags.DEFINE_string(
+    "pool",
+    None,
+    "label only, with a runner: a folder of image shards (kerasssl.data.shards) to label "
+    "instead of the recipe's unlabeled pool.",
 )
 
 
@@ -162,6 +177,9 @@ def main(argv):
         _exit_with(
             f"--overwrite applies to `kerasssl train` and `prepare`, not to `kerasssl {command}`."
         )
+    for name, value in (("runner", _RUNNER.value), ("pool", _POOL.value)):
+        if value and command != "label":
+            _exit_with(f"--{name} applies to `kerasssl label` only, not to `kerasssl {command}`.")
     # Right before TensorFlow loads (its C++ logging reads the level once, then); `--help`,
     # `recipes` and usage errors answer without either.
     tensorflow_logs.filter_stderr()
@@ -181,7 +199,9 @@ def main(argv):
             from kerasssl.pseudo_labels.label_split import label_split
 
             config = _CONFIG.value or train.load_workdir_config(_WORKDIR.value)
-            metrics = label_split(config, _WORKDIR.value, _TEACHER.value)
+            metrics = label_split(
+                config, _WORKDIR.value, _TEACHER.value, runner=_RUNNER.value, pool=_POOL.value
+            )
         else:
             metrics = train.evaluate_workdir(_WORKDIR.value)
     except (ValueError, TypeError, FileNotFoundError, TrainingDivergedError) as error:

@@ -19,12 +19,17 @@ from absl import logging as absl_logging
 
 def atomic_write_text(path, text):
     """Writes `text` to `path` through a temporary file in the same folder and `os.replace`."""
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path, content):
+    """Writes `content` to `path` through a temporary file in the same folder and `os.replace`."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

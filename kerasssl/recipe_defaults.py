@@ -94,6 +94,16 @@ def base_config():
     config.train.max_eval_examples = 0  # 0: evaluate on the whole validation and test sets
     config.train.verbose = "auto"  # Keras fit verbosity: auto | 0 | 1 | 2
 
+    # How noisy_student and billion_scale (and `kerasssl label`) label the unlabeled pool.
+    config.pseudo_labels = ml_collections.ConfigDict()
+    # "": the in-process job (kerasssl.pseudo_labels.labeling_job); direct | dataflow | flink |
+    # spark: an Apache Beam pipeline (kerasssl.pseudo_labels.beam_labeling, `pip install
+    # 'kerasssl[beam]'`) over the pool written as shards; both select the same pseudo-labels.
+    config.pseudo_labels.runner = ""
+    config.pseudo_labels.num_workers = 2  # direct runner: worker threads, each a teacher copy
+    # Extra Beam flags, space-separated: "--project=p --region=r --temp_location=gs://b/t".
+    config.pseudo_labels.pipeline_arguments = ""
+
     # See kerasssl/distribute.py. train.batch_size is the global batch over all replicas.
     config.distribute = ml_collections.ConfigDict()
     config.distribute.strategy = "auto"  # auto | one_device | mirrored | multi_worker | tpu

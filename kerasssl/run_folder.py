@@ -17,7 +17,17 @@ from kerasssl import files
 # train.steps_per_execution (they change the floating-point order of evaluation and
 # pseudo-labeling, so in rare ties a label), data.root/path/data_dir (another folder may hold
 # other images) and train.max_eval_examples (the metrics are computed on another subset).
-RESULT_NEUTRAL_FIELDS = ("train.verbose", "data.verify_checksums")
+# pseudo_labels.num_workers / pipeline_arguments: how many threads or which machines run the
+# Beam labeler, whose outputs do not depend on them.
+RESULT_NEUTRAL_FIELDS = (
+    "train.verbose",
+    "data.verify_checksums",
+    "pseudo_labels.num_workers",
+    "pseudo_labels.pipeline_arguments",
+)
+# Fields added after run folders were written: absent from a stored config, they had this value
+# (so such a folder still resumes when the field keeps its default).
+VALUES_BEFORE_THE_FIELD_EXISTED = {"pseudo_labels.runner": ""}
 CONFIG_FILE = "config.json"
 # Keys every kerasssl config.json has: `overwrite` deletes only folders whose config has them.
 _RUN_CONFIG_KEYS = ("algorithm", "data", "model", "seed", "train")
@@ -41,7 +51,8 @@ def config_differences(stored, resolved):
     for field in sorted(old.keys() | new.keys()):
         if field in RESULT_NEUTRAL_FIELDS:
             continue
-        old_value, new_value = old.get(field, _ABSENT), new.get(field, _ABSENT)
+        old_value = old.get(field, VALUES_BEFORE_THE_FIELD_EXISTED.get(field, _ABSENT))
+        new_value = new.get(field, _ABSENT)
         if old_value is _ABSENT or new_value is _ABSENT or old_value != new_value:
             differences.append(f"{field}: {_show(old_value)} -> {_show(new_value)}")
     return differences

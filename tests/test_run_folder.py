@@ -27,7 +27,14 @@ def test_differences_name_each_field_old_and_new_and_ignore_verbosity():
     assert run_folder.config_differences(stored, stored) == []
     # A run folder written before the field existed resumes too.
     del stored["data"]["verify_checksums"]
+    del stored["pseudo_labels"]  # before the Beam labeler: the in-process job ran
     assert run_folder.config_differences(stored, run_folder.config_as_json(_config())) == []
+    on_beam = _config()
+    on_beam.pseudo_labels.runner = "direct"
+    on_beam.pseudo_labels.num_workers = 8  # threads cannot change a result
+    assert run_folder.config_differences(stored, run_folder.config_as_json(on_beam)) == [
+        'pseudo_labels.runner: "" -> "direct"'
+    ]
 
 
 def test_a_changed_config_is_refused_before_anything_is_written(tmp_path):

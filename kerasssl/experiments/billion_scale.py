@@ -3,6 +3,7 @@
 Workdir layout (every folder a resumable phase):
     teacher/         supervised teacher on the labeled set
     pseudo_labels/   the teacher's probabilities over the unlabeled pool (streamed, sharded)
+    unlabeled_pool/  the pool as image shards, with config.pseudo_labels.runner (Beam) only
     pretrain/        the student pre-trained on the top-K-per-class selection (hard labels)
     finetune/        the same student fine-tuned on the labeled set
     model.keras, metrics.json   the fine-tuned student, metrics of every phase
@@ -19,14 +20,9 @@ import numpy as np
 from kerasssl import files
 from kerasssl.algorithms import class_counts
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import progress
+from kerasssl.experiments import pool_labeling, progress
 from kerasssl.experiments import teacher_student as phases
-from kerasssl.pseudo_labels import (
-    TopKPerClass,
-    label_images,
-    read_shards,
-    select_top_k_per_class,
-)
+from kerasssl.pseudo_labels import TopKPerClass
 
 
 def _student_model(config, data):
@@ -79,16 +75,9 @@ def run(context):
     teacher = phases.load_model(workdir / "teacher")
     class_counts.check_same_classes(teacher, _student_model(config, data))
     progress.banner(config, f"billion-scale: the teacher labels {len(data.unlabeled)} images")
-    label_images(
-        teacher,
-        data.unlabeled.images,
-        workdir / "pseudo_labels",
-        shard_size=section.shard_size,
-        batch_size=config.train.eval_batch_size,
-        verbose=progress.progress_bar_verbosity(config.train),
+    selection = pool_labeling.billion_scale_selection(
+        config, teacher, workdir / "teacher", data, workdir / "pseudo_labels", workdir
     )
-    # Streams the shards: memory O(K x classes) besides one shard.
-    selection = select_top_k_per_class(read_shards(workdir / "pseudo_labels"), section.k, section.p)
     selected = dataclasses.replace(
         data.unlabeled.subset(selection.indices), labels=selection.hard_labels
     )

@@ -3,6 +3,7 @@
 Workdir layout (every folder a resumable phase):
     round_0/                  the supervised teacher (model.keras, metrics.json, backup/, ...)
     round_<r>/pseudo_labels/  the round's teacher's probabilities over the unlabeled pool
+    unlabeled_pool/           the pool as image shards, with config.pseudo_labels.runner (Beam)
     round_<r>/                the round's student (model.keras, metrics.json, backup/, ...)
     model.keras, metrics.json the last student; metrics list every round
 A killed run resumes at the first unfinished round (and inside it, at the last saved epoch).
@@ -22,9 +23,8 @@ from kerasssl import files
 from kerasssl.algorithms import class_counts
 from kerasssl.algorithms.noisy_student import NoisyStudent
 from kerasssl.experiments import context as shared
-from kerasssl.experiments import progress
+from kerasssl.experiments import pool_labeling, progress
 from kerasssl.experiments import teacher_student as phases
-from kerasssl.pseudo_labels import select_confident_balanced
 from kerasssl.pseudo_labels.student_dataset import student_dataset
 
 
@@ -125,15 +125,6 @@ def _warn_if_smaller(teacher, student, round_index):
         )
 
 
-def select(probabilities, section):
-    return select_confident_balanced(
-        probabilities,
-        confidence_threshold=section.confidence_threshold,
-        images_per_class=section.images_per_class,
-        soft=section.soft_targets,
-    )
-
-
 def _check_section(section):
     if section.rounds < 1:
         raise ValueError(f"config.noisy_student.rounds must be >= 1, got {section.rounds}.")
@@ -179,10 +170,9 @@ def run(context):
                 f"{title}: the round-{round_index - 1} model labels {len(data.unlabeled)} "
                 "unlabeled images",
             )
-            probabilities = phases.pseudo_label(
-                teacher, data, folder / "pseudo_labels", config, section
+            probabilities, selection = pool_labeling.noisy_student_pseudo_labels(
+                config, teacher, previous_folder, data, folder / "pseudo_labels", workdir
             )
-            selection = select(probabilities, section)
             epochs = student_epochs(config, round_index) or config.train.epochs
             progress.banner(
                 config,

@@ -45,7 +45,8 @@ def _atomic_save_array(path, array):
         raise
 
 
-def _softmax(logits):
+def softmax(logits):
+    """float32 softmax of [n, C] logits, computed in float64 (shared with the Beam labeler)."""
     logits = logits.astype(np.float64)
     logits -= logits.max(axis=1, keepdims=True)
     exponentials = np.exp(logits)
@@ -111,8 +112,8 @@ def label_images(
     stored = _stored_job(output_dir)
     if stored is not None and stored != job:
         if not overwrite:
-            raise _different_job_error(output_dir, stored, job)
-        _delete_job(output_dir)
+            raise different_job_error(output_dir, stored, job)
+        delete_job(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if manifest_path.is_file() and json.loads(manifest_path.read_text()).get("finished"):
         return _manifest(output_dir)
@@ -128,7 +129,7 @@ def label_images(
             logits = model.predict(
                 np.asarray(images[start:stop], np.float32), batch_size=batch_size, verbose=0
             )
-            _atomic_save_array(path, _softmax(np.asarray(logits) / temperature))
+            _atomic_save_array(path, softmax(np.asarray(logits) / temperature))
         if progress is not None:
             progress.update(stop)
     manifest = {**job, "finished": True}
@@ -148,22 +149,28 @@ def _stored_job(output_dir):
     return None
 
 
-def _delete_job(output_dir):
+def delete_job(output_dir):
     # Only the job's own files: output_dir may be a folder the user keeps other things in.
     for path in output_dir.glob("*"):
         if path.name == MANIFEST or path.name.startswith(("shard-", ".shard-")):
             path.unlink()
 
 
-def _different_job_error(output_dir, stored, job):
+def different_job_error(output_dir, stored, job):
     fields = sorted(key for key in {*stored, *job} if stored.get(key) != job.get(key))
     names = {
         "teacher_weights_sha256": "another teacher (its weights differ)",
         "pool_sha256": "another unlabeled pool (its images differ)",
+        "format": "another kind of labeling job (the Beam labeler's soft-label shards, "
+        "config.pseudo_labels.runner, or the in-process job's .npy shards)",
     }
+    if "format" in fields and "shards" not in fields:
+        fields = ["format"]  # its other fields are another job's, not an older kerasssl's
     reasons = []
     for field in fields:
-        if field not in stored:
+        if field == "format":
+            reasons.append(names[field])
+        elif field not in stored:
             reasons.append(f"it does not record {field} (an older kerasssl wrote it)")
         elif field in names:
             reasons.append(names[field])
@@ -175,7 +182,7 @@ def _different_job_error(output_dir, stored, job):
         f"{output_dir} holds pseudo-labels of a different labeling job: {'; '.join(reasons)}. "
         "Reusing them would return (or mix in) that job's labels. Use another output_dir (with "
         "the `kerasssl` command: a new --workdir), or delete the old job (label_images(..., "
-        "overwrite=True)) to label afresh."
+        "overwrite=True), or beam_labeling.label_shards(..., overwrite=True)) to label afresh."
     )
 
 

@@ -40,18 +40,12 @@ def select_confident_balanced(
             "probabilities must be a non-empty [num_images, num_classes] array, got shape "
             f"{probabilities.shape}: label a non-empty unlabeled pool first."
         )
-    if not 0.0 <= confidence_threshold < 1.0:
-        raise ValueError(f"confidence_threshold must be in [0, 1), got {confidence_threshold}.")
-    if not isinstance(images_per_class, int | np.integer) or images_per_class < 0:
-        raise ValueError(f"images_per_class must be an int >= 0, got {images_per_class!r}.")
-    classes = np.argmax(probabilities, axis=1)
-    confidences = probabilities[np.arange(len(probabilities)), classes]
+    check_settings(confidence_threshold, images_per_class)
+    classes, confidences = argmax_confidences(probabilities)
     kept = np.flatnonzero(confidences >= confidence_threshold)
     if len(kept) == 0:
-        raise ValueError(
-            f"confidence_threshold={confidence_threshold} filters out every one of the "
-            f"{len(probabilities)} pseudo-labels (highest confidence "
-            f"{float(confidences.max()):.3f}): lower the threshold."
+        raise everything_filtered_error(
+            confidence_threshold, len(probabilities), float(confidences.max())
         )
     chosen, empty_classes = [], []
     for class_id in range(probabilities.shape[1]):
@@ -65,12 +59,53 @@ def select_confident_balanced(
             members = np.resize(members, images_per_class)  # truncates or cycles copies
         chosen.append(members)
     if empty_classes:
-        warnings.warn(
-            f"classes {empty_classes} receive no pseudo-label above confidence_threshold="
-            f"{confidence_threshold}; balancing leaves them empty and continues. Lower the "
-            "threshold or train a better teacher if these classes matter.",
-            stacklevel=2,
-        )
+        warn_empty_classes(empty_classes, confidence_threshold)
     indices = np.concatenate(chosen).astype(np.int64)
     targets = probabilities[indices] if soft else classes[indices].astype(np.int64)
     return Selection(indices, targets, confidences[indices])
+
+
+def argmax_confidences(probabilities):
+    """Each row's class (argmax, the lower id among ties) and its probability, float32.
+
+    Shared with the Beam selection (`kerasssl.pseudo_labels.beam_selection`) so that both
+    compare the same float32 confidences with the threshold.
+    """
+    classes = np.argmax(probabilities, axis=1)
+    return classes, probabilities[np.arange(len(probabilities)), classes]
+
+
+def everything_filtered_error(confidence_threshold, num_images, highest_confidence):
+    return ValueError(
+        f"confidence_threshold={confidence_threshold} filters out every one of the "
+        f"{num_images} pseudo-labels (highest confidence {highest_confidence:.3f}): lower the "
+        "threshold (config.noisy_student.confidence_threshold)."
+    )
+
+
+def warn_empty_classes(empty_classes, confidence_threshold, stacklevel=2):
+    warnings.warn(
+        f"classes {list(empty_classes)} receive no pseudo-label above confidence_threshold="
+        f"{confidence_threshold}; balancing leaves them empty and continues. Lower the "
+        "threshold (config.noisy_student.confidence_threshold) or train a better teacher if "
+        "these classes matter.",
+        stacklevel=stacklevel + 1,
+    )
+
+
+def check_settings(confidence_threshold, images_per_class):
+    """ValueError naming the field unless the threshold is in [0, 1) and the count >= 0."""
+    if not 0.0 <= confidence_threshold < 1.0:
+        raise ValueError(
+            f"confidence_threshold must be in [0, 1), got {confidence_threshold}: set "
+            "config.noisy_student.confidence_threshold."
+        )
+    if (
+        not isinstance(images_per_class, int | np.integer)
+        or isinstance(images_per_class, bool)
+        or images_per_class < 0
+    ):
+        raise ValueError(
+            f"images_per_class must be an int >= 0, got {images_per_class!r}: set "
+            "config.noisy_student.images_per_class (0: no balancing)."
+        )

@@ -1,6 +1,7 @@
 """Billion-scale selection: the top-K images of every class, each image in at most P classes."""
 
 import heapq
+import warnings
 
 import numpy as np
 
@@ -31,12 +32,7 @@ class TopKPerClass:
     """
 
     def __init__(self, k, p, num_classes):
-        for name, value in (("k", k), ("p", p), ("num_classes", num_classes)):
-            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"{name} must be an int >= 1, got {value!r}: set config.billion_scale.{name} "
-                    "to a positive count."
-                )
+        check_settings(k, p, num_classes)
         self.k, self.p, self.num_classes = int(k), int(p), int(num_classes)
         # heapq keeps the smallest at [0]: (score, -index) evicts the lowest score, and among
         # equal scores the latest image.
@@ -52,9 +48,7 @@ class TopKPerClass:
             )
         start_index = self.num_seen if start_index is None else int(start_index)
         self.num_seen = max(self.num_seen, start_index + len(probabilities))
-        p = min(self.p, self.num_classes)
-        # Stable sort: among equally probable classes the lower class id counts as higher.
-        top_classes = np.argsort(-probabilities, axis=1, kind="stable")[:, :p]
+        top_classes = candidate_classes(probabilities, self.p)
         for class_id in range(self.num_classes):
             rows = np.flatnonzero(np.any(top_classes == class_id, axis=1))
             if len(rows) == 0:
@@ -82,6 +76,9 @@ class TopKPerClass:
                 confidences.append(score)
         if not indices:
             raise ValueError("no image was offered: call update with a non-empty pool first.")
+        warn_about_result(
+            self.num_seen, self.k, [len(heap) for heap in self.heaps], self.p, stacklevel=2
+        )
         return Selection(
             np.asarray(indices, np.int64),
             np.asarray(targets, np.int64),
@@ -101,3 +98,41 @@ def select_top_k_per_class(batches, k, p):
     if top_k is None:
         raise ValueError("the pool is empty: label a non-empty unlabeled set first.")
     return top_k.result()
+
+
+def check_settings(k, p, num_classes):
+    """ValueError naming the config field unless k, p and num_classes are ints >= 1."""
+    for name, value in (("k", k), ("p", p), ("num_classes", num_classes)):
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                f"{name} must be an int >= 1, got {value!r}: set config.billion_scale.{name} "
+                "to a positive count."
+            )
+
+
+def candidate_classes(probabilities, p):
+    """int [n, min(p, num_classes)]: each row's P most probable classes, best first.
+
+    Stable sort: among equally probable classes the lower class id counts as higher. Shared
+    with the Beam selection, so both break ties alike.
+    """
+    return np.argsort(-probabilities, axis=1, kind="stable")[:, : min(p, probabilities.shape[1])]
+
+
+def warn_about_result(num_images, k, class_counts, p, stacklevel=1):
+    """Warns when the pool is smaller than K, or when a class received no image."""
+    if num_images < k:
+        warnings.warn(
+            f"the pool has {num_images} images, fewer than k={k} (config.billion_scale.k): "
+            "every class keeps all its candidates and none reaches K; lower k or label a "
+            "larger pool.",
+            stacklevel=stacklevel + 1,
+        )
+    empty = [class_id for class_id, count in enumerate(class_counts) if count == 0]
+    if empty:
+        warnings.warn(
+            f"classes {empty} receive no image: no image has them among its top p={p} classes "
+            "(config.billion_scale.p); the student pre-trains without them. Raise p or train "
+            "a better teacher if these classes matter.",
+            stacklevel=stacklevel + 1,
+        )

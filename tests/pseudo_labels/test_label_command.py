@@ -36,6 +36,17 @@ def test_label_command_writes_the_shards_of_a_trained_teacher(tmp_path):
     assert labeled.returncode == 0, labeled.stderr[-3000:]
     assert "num_shards: 1" in labeled.stdout
     assert (workdir / "pseudo_labels" / "manifest.json").is_file()
+    on_beam = _cli(
+        "label",
+        f"--workdir={tmp_path}/beam",
+        f"--teacher={workdir}/model.keras",
+        *recipe,
+        "--runner=direct",
+    )
+    assert on_beam.returncode == 0, on_beam.stderr[-3000:]
+    assert "runner: direct" in on_beam.stdout and "num_shards: 1" in on_beam.stdout
+    wrong = _cli("train", *recipe, f"--workdir={workdir}", "--runner=direct")
+    assert wrong.returncode == 2 and "--runner applies to `kerasssl label` only" in wrong.stderr
     missing = _cli("label", *recipe, f"--workdir={workdir}", f"--teacher={tmp_path}/none.keras")
     assert missing.returncode == 2 and "--teacher" in missing.stderr
 
@@ -69,3 +80,37 @@ def test_label_split_with_another_teacher_names_a_new_workdir(tmp_path):
     np.testing.assert_array_equal(load_probabilities(tmp_path / "pseudo_labels"), first)
     # The same teacher again is the same job: its labels, not an error.
     label_split(config, tmp_path, tmp_path / "first.keras", shard_size=500)
+
+
+def test_label_split_on_beam_selects_the_recipe_pseudo_labels(tmp_path):
+    pytest.importorskip("apache_beam")
+    from kerasssl.experiments.teacher_student_config import billion_scale_section
+    from kerasssl.pseudo_labels import beam_labeling, beam_selection
+
+    config = recipe_defaults.base_config()  # digits
+    config.data.labels_per_class = 5
+    config.algorithm = "billion_scale"
+    config.billion_scale = billion_scale_section()
+    config.billion_scale.k = 10
+    teacher = get_model("resnet_tiny", num_classes=10, input_shape=(8, 8, 1))
+    teacher.save(tmp_path / "teacher.keras")
+    with pytest.raises(ValueError, match="--runner=direct"):
+        label_split(config, tmp_path, tmp_path / "teacher.keras", pool=tmp_path / "shards")
+    summary = label_split(
+        config, tmp_path, tmp_path / "teacher.keras", shard_size=500, runner="direct"
+    )
+    assert summary["num_images"] == 1243 and summary["num_shards"] == 3
+    assert summary["selection"] == "top_k_per_class" and summary["runner"] == "direct"
+    _, probabilities = beam_labeling.load_soft_labels(tmp_path / "pseudo_labels")
+    assert probabilities.shape == (1243, 10)
+    selection = beam_selection.read_selection(tmp_path / "pseudo_labels", 10)
+    assert len(selection) == summary["num_selected"] > 0
+    # The pool written for it labels again from --pool: the same job, nothing relabeled.
+    again = label_split(
+        config,
+        tmp_path,
+        tmp_path / "teacher.keras",
+        runner="direct",
+        pool=tmp_path / "unlabeled_pool",
+    )
+    assert again == summary

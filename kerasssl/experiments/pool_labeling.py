@@ -1,0 +1,126 @@
+"""How the teacher-student experiments label their unlabeled pool and select pseudo-labels.
+
+`config.pseudo_labels.runner` empty (the default): the in-process labeling job
+(`kerasssl.pseudo_labels.label_images`) and the numpy selections. Set (direct | dataflow |
+flink | spark): the pool is written once as shards (`workdir/unlabeled_pool/`) and the Beam
+labeler (`kerasssl.pseudo_labels.beam_labeling`) labels it and selects. Both give the same
+probabilities (the same batches through the same teacher) and the same selection, row for row.
+"""
+
+import pathlib
+import shlex
+
+from kerasssl.experiments import progress
+from kerasssl.experiments import teacher_student as phases
+from kerasssl.pseudo_labels import (
+    label_images,
+    read_shards,
+    select_confident_balanced,
+    select_top_k_per_class,
+)
+
+POOL_FOLDER = "unlabeled_pool"
+
+
+def uses_beam(config):
+    return bool(config.get("pseudo_labels") and config.pseudo_labels.runner)
+
+
+def beam_modules(runner):
+    """(beam_labeling, beam_selection), or a ValueError naming the fix without Apache Beam."""
+    try:
+        from kerasssl.pseudo_labels import beam_labeling, beam_selection
+    except ImportError as error:
+        raise ValueError(
+            f"config.pseudo_labels.runner={runner!r} (--runner) needs Apache Beam ({error}): "
+            "pip install 'kerasssl[beam]', or leave the runner empty for the in-process "
+            "labeling job."
+        ) from None
+    return beam_labeling, beam_selection
+
+
+def _beam_label(config, teacher_path, data, folder, workdir, shard_size, transform):
+    """Writes the pool as shards (once per workdir), runs the Beam labeler into `folder`."""
+    section = config.pseudo_labels
+    beam_labeling, _ = beam_modules(section.runner)
+    beam_labeling.check_runner(section.runner)
+    pool_folder = pathlib.Path(workdir) / POOL_FOLDER
+    beam_labeling.write_pool(data.unlabeled.images, pool_folder, shard_size)
+    return beam_labeling.label_shards(
+        teacher_path,
+        pool_folder,
+        folder,
+        split="unlabeled",
+        selection=transform,
+        runner=section.runner,
+        num_workers=section.num_workers,
+        batch_size=config.train.eval_batch_size,
+        pipeline_arguments=shlex.split(section.pipeline_arguments),
+    )
+
+
+def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, workdir):
+    """(probabilities [N, C] of the pool, Noisy Student's `Selection`) of `teacher`.
+
+    `teacher` is the loaded model (the in-process job), `teacher_folder` the folder of its
+    `model.keras` (the Beam labeler's workers load that file).
+    """
+    section = config.noisy_student
+    if not uses_beam(config):
+        probabilities = phases.pseudo_label(teacher, data, folder, config, section)
+        selection = select_confident_balanced(
+            probabilities,
+            confidence_threshold=section.confidence_threshold,
+            images_per_class=section.images_per_class,
+            soft=section.soft_targets,
+        )
+        return probabilities, selection
+    beam_labeling, beam_selection = beam_modules(config.pseudo_labels.runner)
+    phases.check_unlabeled(data)
+    transform = beam_selection.SelectConfidentBalanced(
+        section.confidence_threshold, section.images_per_class
+    )
+    _beam_label(
+        config,
+        pathlib.Path(teacher_folder) / "model.keras",
+        data,
+        folder,
+        workdir,
+        section.shard_size,
+        transform,
+    )
+    _, probabilities = beam_labeling.load_soft_labels(folder)
+    probabilities_of = (lambda ids: probabilities[ids]) if section.soft_targets else None
+    selection = beam_selection.read_selection(
+        folder, probabilities.shape[1], probabilities_of, stacklevel=2
+    )
+    return probabilities, selection
+
+
+def billion_scale_selection(config, teacher, teacher_folder, data, folder, workdir):
+    """The top-K-per-class `Selection` (hard labels) of `teacher` over the pool."""
+    section = config.billion_scale
+    if not uses_beam(config):
+        label_images(
+            teacher,
+            data.unlabeled.images,
+            folder,
+            shard_size=section.shard_size,
+            batch_size=config.train.eval_batch_size,
+            verbose=progress.progress_bar_verbosity(config.train),
+        )
+        # Streams the shards: memory O(K x classes) besides one shard.
+        return select_top_k_per_class(read_shards(folder), section.k, section.p)
+    _, beam_selection = beam_modules(config.pseudo_labels.runner)
+    num_classes = data.num_classes
+    transform = beam_selection.SelectTopKPerClass(section.k, section.p, num_classes)
+    _beam_label(
+        config,
+        pathlib.Path(teacher_folder) / "model.keras",
+        data,
+        folder,
+        workdir,
+        section.shard_size,
+        transform,
+    )
+    return beam_selection.read_selection(folder, num_classes, stacklevel=2)

@@ -183,6 +183,69 @@ def process_workdir(strategy, workdir):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def multi_worker_compatibility(strategy):
+    """Lets Keras 3's TensorFlow trainer `fit`/`evaluate` under MultiWorkerMirroredStrategy.
+
+    Does nothing under any other strategy. Keras 3.15 (`keras/src/backend/tensorflow/
+    trainer.py`, keras-team/keras#20585) fails twice there, and this patches both places for
+    the duration of the `with` block, only when `strategy` is a MultiWorkerMirroredStrategy:
+
+    1. `TensorFlowTrainer._maybe_symbolic_build` reads the first batch to build the model and
+       passes the whole `(x, y)` structure to `strategy.reduce("MEAN", batch, axis=None)`.
+       `reduce` takes one `DistributedValues`, not a structure; MirroredStrategy copes, but
+       MultiWorkerMirroredStrategy's collective ops try to convert the tuple to one tensor
+       (`ValueError: Attempt to convert a value (PerReplica...)`). Under it the build reads
+       this worker's first replica's batch instead: the same per-replica shapes, which is all
+       the symbolic build uses.
+    2. `reduce_per_replica(outputs, strategy, "auto")` reduces each step's logs: "auto" means
+       "mean", which under multi-worker is `strategy.reduce("MEAN", value, axis=0)`, invalid
+       for the scalar losses and metrics every step returns (`Invalid reduction dimension 0
+       for input with 0 dimensions`). Scalars are averaged over the replicas (`axis=None`),
+       as MirroredStrategy's `tf.reduce_mean` over its local results does; other values keep
+       Keras' reduction.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        yield
+        return
+    from keras.src.backend.tensorflow import trainer as tensorflow_trainer
+
+    original_reduce = tensorflow_trainer.reduce_per_replica
+    original_build = tensorflow_trainer.TensorFlowTrainer._maybe_symbolic_build
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("auto", "mean") or not isinstance(
+            strategy, tf.distribute.MultiWorkerMirroredStrategy
+        ):
+            return original_reduce(values, strategy, reduction)
+
+        def reduce(value):
+            if value.shape.rank == 0:
+                return strategy.reduce("MEAN", value, axis=None)
+            return original_reduce(value, strategy, reduction)
+
+        return keras.tree.map_structure(reduce, values)
+
+    def maybe_symbolic_build(model, iterator=None, data_batch=None):
+        strategy = model.distribute_strategy
+        if iterator is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            for _, _, batches in iterator:
+                data_batch = keras.tree.map_structure(
+                    lambda value: strategy.experimental_local_results(value)[0], next(batches)
+                )
+                break
+            iterator = None
+        return original_build(model, iterator=iterator, data_batch=data_batch)
+
+    tensorflow_trainer.reduce_per_replica = reduce_per_replica
+    tensorflow_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    try:
+        yield
+    finally:
+        tensorflow_trainer.reduce_per_replica = original_reduce
+        tensorflow_trainer.TensorFlowTrainer._maybe_symbolic_build = original_build
+
+
 def synchronize_batch_norm(model):
     """Makes every `BatchNormalization` of `model` (nested ones too) compute synchronized stats.
 

@@ -193,9 +193,10 @@ def multi_worker_compatibility(strategy):
 
     1. `TensorFlowTrainer._maybe_symbolic_build` reads the first batch to build the model and
        passes the whole `(x, y)` structure to `strategy.reduce("MEAN", batch, axis=None)`.
-       `reduce` takes one `DistributedValues`, not a structure; MirroredStrategy copes, but
-       MultiWorkerMirroredStrategy's collective ops try to convert the tuple to one tensor
-       (`ValueError: Attempt to convert a value (PerReplica...)`). Under it the build reads
+       MirroredStrategy's `_reduce_to` maps over such a structure; MultiWorkerMirrored's
+       (`CollectiveAllReduceExtended._reduce_to`) does not, and its collective ops try to
+       convert the tuple to one tensor (`ValueError: Attempt to convert a value
+       (PerReplica...)`). Under it the build reads
        this worker's first replica's batch instead: the same per-replica shapes, which is all
        the symbolic build uses.
     2. `reduce_per_replica(outputs, strategy, "auto")` reduces each step's logs: "auto" means
@@ -204,6 +205,9 @@ def multi_worker_compatibility(strategy):
        for input with 0 dimensions`). Scalars are averaged over the replicas (`axis=None`),
        as MirroredStrategy's `tf.reduce_mean` over its local results does; other values keep
        Keras' reduction.
+
+    Remove it once Keras' TensorFlow trainer runs under MultiWorkerMirroredStrategy
+    (`tests/test_multi_worker.py` would still pass without it).
     """
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         yield
@@ -220,7 +224,8 @@ def multi_worker_compatibility(strategy):
             return original_reduce(values, strategy, reduction)
 
         def reduce(value):
-            if value.shape.rank == 0:
+            # A PerReplica value (several devices per worker) has no shape: read a replica's.
+            if strategy.experimental_local_results(value)[0].shape.rank == 0:
                 return strategy.reduce("MEAN", value, axis=None)
             return original_reduce(value, strategy, reduction)
 

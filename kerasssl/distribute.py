@@ -92,8 +92,9 @@ def _cached_strategy(name, tpu):
         if len(gpus) < 2:
             # TensorFlow's default strategy: no scope, so Keras builds each algorithm when its
             # step is first traced. Under an explicit strategy Keras 3.15 builds it from a
-            # training batch instead (`_maybe_symbolic_build`), which calls `call()` on it and
-            # fails for DivideMix, whose training batches are not `call()`'s inputs.
+            # training batch instead (`_maybe_symbolic_build`), which calls `call()` on it:
+            # DivideMix and MPL, whose training batches are not `call()`'s inputs, skip that
+            # through `algorithms.training_batch_build.TrainingBatchBuild`.
             return tf.distribute.get_strategy()
         name = "mirrored"
     if name == "one_device":

@@ -35,6 +35,10 @@ def mix_coefficient(alpha, seed):
     `StatelessRandomGammaV3`, which has no XLA kernel, so a step calling it cannot compile with
     `jit_compile=True` (TPUs). The draw stays in the step, from `seed`: one seed per call as
     before, so a fixed seed repeats it and a checkpointed `SeedGenerator` resumes it exactly.
+    Kept in the step rather than drawn in the tf.data pipeline: the batches, their checkpoint
+    and the step's inputs stay as they are, and the scalar bisection (32 `betainc` calls per
+    step) costs nothing next to the networks. As every stateless draw, an XLA-compiled step
+    draws another (equally distributed) sequence than an uncompiled one from the same seed.
 
     Args:
         alpha: Beta concentration > 0 (DivideMix uses 4 on CIFAR).

@@ -92,8 +92,9 @@ def _cached_strategy(name, tpu):
         if len(gpus) < 2:
             # TensorFlow's default strategy: no scope, so Keras builds each algorithm when its
             # step is first traced. Under an explicit strategy Keras 3.15 builds it from a
-            # training batch instead (`_maybe_symbolic_build`), which calls `call()` on it and
-            # fails for DivideMix, whose training batches are not `call()`'s inputs.
+            # training batch instead (`_maybe_symbolic_build`), which calls `call()` on it:
+            # DivideMix and MPL, whose training batches are not `call()`'s inputs, skip that
+            # through `algorithms.training_batch_build.TrainingBatchBuild`.
             return tf.distribute.get_strategy()
         name = "mirrored"
     if name == "one_device":
@@ -181,6 +182,74 @@ def process_workdir(strategy, workdir):
         yield run
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def multi_worker_compatibility(strategy):
+    """Lets Keras 3's TensorFlow trainer `fit`/`evaluate` under MultiWorkerMirroredStrategy.
+
+    Does nothing under any other strategy. Keras 3.15 (`keras/src/backend/tensorflow/
+    trainer.py`, keras-team/keras#20585) fails twice there, and this patches both places for
+    the duration of the `with` block, only when `strategy` is a MultiWorkerMirroredStrategy:
+
+    1. `TensorFlowTrainer._maybe_symbolic_build` reads the first batch to build the model and
+       passes the whole `(x, y)` structure to `strategy.reduce("MEAN", batch, axis=None)`.
+       MirroredStrategy's `_reduce_to` maps over such a structure; MultiWorkerMirrored's
+       (`CollectiveAllReduceExtended._reduce_to`) does not, and its collective ops try to
+       convert the tuple to one tensor (`ValueError: Attempt to convert a value
+       (PerReplica...)`). Under it the build reads
+       this worker's first replica's batch instead: the same per-replica shapes, which is all
+       the symbolic build uses.
+    2. `reduce_per_replica(outputs, strategy, "auto")` reduces each step's logs: "auto" means
+       "mean", which under multi-worker is `strategy.reduce("MEAN", value, axis=0)`, invalid
+       for the scalar losses and metrics every step returns (`Invalid reduction dimension 0
+       for input with 0 dimensions`). Scalars are averaged over the replicas (`axis=None`),
+       as MirroredStrategy's `tf.reduce_mean` over its local results does; other values keep
+       Keras' reduction.
+
+    Remove it once Keras' TensorFlow trainer runs under MultiWorkerMirroredStrategy
+    (`tests/test_multi_worker.py` would still pass without it).
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        yield
+        return
+    from keras.src.backend.tensorflow import trainer as tensorflow_trainer
+
+    original_reduce = tensorflow_trainer.reduce_per_replica
+    original_build = tensorflow_trainer.TensorFlowTrainer._maybe_symbolic_build
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("auto", "mean") or not isinstance(
+            strategy, tf.distribute.MultiWorkerMirroredStrategy
+        ):
+            return original_reduce(values, strategy, reduction)
+
+        def reduce(value):
+            # A PerReplica value (several devices per worker) has no shape: read a replica's.
+            if strategy.experimental_local_results(value)[0].shape.rank == 0:
+                return strategy.reduce("MEAN", value, axis=None)
+            return original_reduce(value, strategy, reduction)
+
+        return keras.tree.map_structure(reduce, values)
+
+    def maybe_symbolic_build(model, iterator=None, data_batch=None):
+        strategy = model.distribute_strategy
+        if iterator is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            for _, _, batches in iterator:
+                data_batch = keras.tree.map_structure(
+                    lambda value: strategy.experimental_local_results(value)[0], next(batches)
+                )
+                break
+            iterator = None
+        return original_build(model, iterator=iterator, data_batch=data_batch)
+
+    tensorflow_trainer.reduce_per_replica = reduce_per_replica
+    tensorflow_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    try:
+        yield
+    finally:
+        tensorflow_trainer.reduce_per_replica = original_reduce
+        tensorflow_trainer.TensorFlowTrainer._maybe_symbolic_build = original_build
 
 
 def synchronize_batch_norm(model):

@@ -107,7 +107,7 @@ def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
             experiment = get_experiment(config.algorithm)
             # Networks, optimizers and algorithms built in the scope have mirrored variables;
             # fit then splits each global batch over the replicas.
-            with strategy.scope():
+            with strategy.scope(), distribute.multi_worker_compatibility(strategy):
                 metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
             export_saved_model(workdir)
             if data.label_noise is not None:

@@ -14,6 +14,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerasssl import distribute
 from kerasssl.experiments import context as shared
@@ -185,3 +186,15 @@ def test_mirrored_matches_one_device_for_every_family(tmp_path):
     results = run_mirrored(tmp_path, families)
     for recipe in families:
         assert_mirrored_matches_one_device(results, recipe)
+
+
+def test_multi_worker_compatibility_changes_nothing_under_other_strategies():
+    from keras.src.backend.tensorflow import trainer
+
+    def patched_places():
+        return trainer.reduce_per_replica, trainer.TensorFlowTrainer._maybe_symbolic_build
+
+    before = patched_places()
+    with distribute.multi_worker_compatibility(tf.distribute.get_strategy()):
+        assert patched_places() == before
+    assert patched_places() == before

@@ -8,6 +8,7 @@ from kerasssl import optimizers
 from kerasssl.algorithms.mix_match import mix_coefficient, mix_match
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature, sharpen
+from kerasssl.algorithms.training_batch_build import TrainingBatchBuild
 
 
 def co_refine(labels_one_hot, clean_probability, predictions, temperature):
@@ -49,7 +50,7 @@ def negative_entropy(logits):
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class DivideMix(SeedGeneratorCheckpointing, keras.Model):
+class DivideMix(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Model):
     """DivideMix: co-divide with a GMM, then co-refinement, co-guessing and MixMatch.
 
     Two networks of the same architecture are trained together, each with its own optimizer

@@ -8,6 +8,7 @@ from kerasssl import optimizers
 from kerasssl.algorithms.class_counts import check_same_classes
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature
+from kerasssl.algorithms.training_batch_build import TrainingBatchBuild
 from kerasssl.algorithms.uda import MASK_ON, soft_cross_entropy, uda_loss
 
 PSEUDO_LABELS = ("argmax", "sample")
@@ -16,7 +17,7 @@ MPL_LOGITS_VIEWS = ("strong", "weak")
 
 
 @keras.saving.register_keras_serializable(package="kerasssl")
-class MetaPseudoLabels(SeedGeneratorCheckpointing, keras.Model):
+class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Model):
     """Meta Pseudo Labels (MPL) with the UDA auxiliary loss for the teacher.
 
     Each step sees a dict `x` with "labeled" images, the unlabeled images under a weak and a

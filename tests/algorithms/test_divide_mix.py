@@ -109,6 +109,26 @@ def test_warmup_and_divide_mix_steps_train_both_networks_with_their_own_optimize
     assert 0.0 <= evaluation["accuracy"] <= 1.0
 
 
+def test_fit_and_evaluate_under_an_explicit_strategy():
+    # Under a strategy Keras builds the model from its first training batch, calling `call`
+    # on the dict of views while the compiled metrics are unbuilt (TrainingBatchBuild).
+    data = _image_data()
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        algorithm = _algorithm()
+        warmup = divide_mix_pipeline.warmup_dataset(data, 8, seed=0)
+        history = algorithm.fit(warmup, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+        evaluation = algorithm.evaluate(
+            tf.data.Dataset.from_tensor_slices((data.images.astype("float32"), data.labels)).batch(
+                8
+            ),
+            return_dict=True,
+            verbose=0,
+        )
+    assert np.isfinite(history.history["warmup_loss"][0])
+    assert 0.0 <= evaluation["accuracy"] <= 1.0
+
+
 def test_every_loss_term_has_a_gradient():
     data = _image_data()
     algorithm = _algorithm(lambda_u=25.0)

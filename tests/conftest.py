@@ -2,9 +2,11 @@
 
 Three tiers, so `make test` stays quick on 2 cores while every check still runs in CI:
     default     unit tests and one end-to-end run of each path (`make test`).
-    long        end-to-end runs that repeat a path the default tier already covers on other
-                settings: every recipe's CLI smoke, every notebook's kernel run (`--run-long`,
-                `make test-long`; `.ci/run` runs this tier after `make test`).
+    long        end-to-end runs of 20 s or more on 2 cores whose path the default tier also
+                runs in a shorter form: every recipe's CLI smoke, every notebook's kernel run,
+                DivideMix's reference-schedule, kill and mirrored runs, the pretrained big
+                networks' head swaps (`--run-long`, `make test-long`; `.ci/run` runs this tier
+                after `make test`).
     slow        large models and real training (`--run-slow`, `make test-slow`; implies long).
 """
 

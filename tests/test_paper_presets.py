@@ -252,7 +252,14 @@ def mock_tfds(examples_per_class):
         yield
 
 
-@pytest.mark.parametrize("run", list(SMOKES))
+# mpl_cifar10:paper's smoke (fine-tuning included) takes about 25 s on 2 cores: long tier.
+@pytest.mark.parametrize(
+    "run",
+    [
+        pytest.param(run, marks=pytest.mark.long if run.startswith("mpl_cifar10") else ())
+        for run in SMOKES
+    ],
+)
 def test_paper_preset_smoke_runs_on_mock_tfds_data(run, tmp_path):
     config = SMOKES[run]()
     assert config.data.source == "tfds" and config.train.steps_per_epoch == 1

@@ -255,6 +255,7 @@ def _experiment_config(workdir_epochs=3):
     return ml_collections.ConfigDict(config.to_dict())
 
 
+@pytest.mark.long
 def test_resume_after_a_kill_between_epochs(tmp_path):
     from kerasssl import train
 
@@ -289,6 +290,7 @@ def test_resume_after_a_kill_between_epochs(tmp_path):
             np.testing.assert_array_equal(resumed[name], fresh[name], err_msg=name)
 
 
+@pytest.mark.long
 def test_divide_mix_epochs_run_their_own_step_count(tmp_path):
     from kerasssl import train
 
@@ -320,6 +322,7 @@ class CountSteps(keras.callbacks.Callback):
         self.iterations.append([int(optimizer.iterations) for optimizer in optimizers])
 
 
+@pytest.mark.long
 def test_warmup_batch_is_twice_the_batch_as_the_reference(tmp_path):
     from kerasssl import train
 
@@ -332,6 +335,7 @@ def test_warmup_batch_is_twice_the_batch_as_the_reference(tmp_path):
     assert counter.steps == [math.ceil(metrics["num_labeled"] / 16), 1]
 
 
+@pytest.mark.long
 def test_labeled_pass_epochs_as_the_reference(tmp_path):
     from kerasssl import train
     from kerasssl.experiments.divide_mix import epoch_learning_rate
@@ -425,6 +429,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.long
 def test_mirrored_strategy_warmup_matches_one_device():
     # Checks the replica scaling of the custom train_step (the penalty included).
     result = subprocess.run(

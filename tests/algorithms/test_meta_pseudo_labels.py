@@ -411,6 +411,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.long
 def test_mirrored_strategy_matches_one_device():
     # Logical devices must be configured before TensorFlow runs any op: a fresh process.
     result = subprocess.run(

@@ -94,6 +94,7 @@ def test_efficient_net_b0_gives_the_keras_applications_logits(b0_file):
     assert model.input_std != 127.5
 
 
+@pytest.mark.long
 def test_backbone_only_gets_a_new_head_and_the_same_features(tmp_path):
     path = _weight_file(tmp_path, "EfficientNetB0", include_top=False, name="notop.weights.h5")
     images = _images()
@@ -167,6 +168,7 @@ def test_imagenet_download_goes_through_keras_and_keeps_its_correction(tmp_path,
     np.testing.assert_allclose(model.input_std, np.multiply(IMAGENET_STDDEV_RGB, 255), rtol=1e-5)
 
 
+@pytest.mark.long
 def test_a_local_copy_of_the_imagenet_file_gets_the_same_correction(tmp_path):
     path = _weight_file(tmp_path, "EfficientNetB0", edit=_set_imagenet_normalization)
     images = _images()

@@ -171,6 +171,7 @@ def _smoke_config():
     return config
 
 
+@pytest.mark.long
 def test_trains_a_smoke_recipe_and_resumes_exactly(tmp_path):
     metrics = train.train_and_evaluate(_smoke_config(), tmp_path / "straight")
     assert 0.0 <= metrics["test_accuracy"] <= 1.0

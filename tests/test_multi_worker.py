@@ -14,8 +14,8 @@ the mirrored process' exactly (largest difference 0.0, within the asserted RTOL/
 every family, and after the kill-and-restart too. Wall time, two workers vs one mirrored
 process: supervised 94 vs 71 s, Noisy Student 383 vs 246 s, MPL 173 vs 102 s, DivideMix 185
 vs 149 s. Steady-state throughput (supervised_digits smoke, global batch 64, median step):
-one mirrored process 1000-1600 img/s, two workers 670-850 img/s: on one host's two cores the
-workers only add a gRPC all-reduce round trip per step, so they are not faster here.
+one mirrored process 1000-2400 img/s, two workers 670-890 img/s (`tools/bench_multi_worker.py`):
+on one host's two cores the workers only add a gRPC all-reduce per step, so not faster here.
 """
 
 import json

@@ -8,10 +8,11 @@ two CPU-only worker processes on 127.0.0.1 (TF_CONFIG, free ports), once with Mi
 over two logical CPUs in one process. The figure is the global batch over the median step time
 after the first 10 steps (tracing, collective set-up), read by a batch-end callback.
 
-Measured 2026-12-07 on 2 cores shared with 4 other developers (load average about 6), global
-batch 64, 60 steps: one mirrored process 996 and 1589 img/s, two workers 671-678 and 835-848
-img/s (two runs each). On one host the workers share the same cores and add a gRPC all-reduce
-per step: not faster here; the figure that matters is on two hosts.
+Measured 2026-12-07 on 2 cores shared with 4 other developers, global batch 64, 60 steps:
+at load average about 6, one mirrored process 996 and 1589 img/s, two workers 671-678 and
+835-848 img/s (two runs each); at load about 2.4, 2413 img/s against 868-888 img/s. On one
+host the workers share the same cores and add a gRPC all-reduce per step: not faster here;
+the figure that matters is on two hosts.
 """
 
 import json

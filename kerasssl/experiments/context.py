@@ -26,10 +26,16 @@ class ExperimentContext:
     callbacks: tuple = ()
 
 
-def build_model(config, num_classes, input_shape, model_config=None):
-    """The network a recipe names in `config.model`, or in `model_config` (e.g. a student's)."""
+def build_model(config, num_classes, input_shape, model_config=None, name=None):
+    """The network a recipe names in `config.model`, or in `model_config` (e.g. a student's).
+
+    `name` sets the Keras model name: two networks of one preset share its name (`resnet18`),
+    and a functional model holding both (DivideMix's averaged network) needs distinct ones.
+    """
     model_config = model_config or config.model
     kwargs = dict(model_config.kwargs.to_dict()) if model_config.kwargs else {}
+    if name is not None:
+        kwargs["name"] = name
     model = registry.get_model(
         model_config.name, num_classes=num_classes, input_shape=input_shape, **kwargs
     )

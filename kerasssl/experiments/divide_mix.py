@@ -106,7 +106,12 @@ def build_algorithm(config, data, steps_in_epoch, divide_mix_steps_in_epoch):
     """The DivideMix algorithm, compiled; `steps_in_epoch` is a warm-up epoch's length."""
     settings = config.dividemix
     check_decay(settings, config.train)
-    networks = [shared.build_model(config, data.num_classes, data.input_shape) for _ in range(2)]
+    networks = [
+        shared.build_model(
+            config, data.num_classes, data.input_shape, name=f"{config.model.name}_network_{i}"
+        )
+        for i in (1, 2)
+    ]
     algorithm = DivideMix(
         *networks,
         num_classes=data.num_classes,

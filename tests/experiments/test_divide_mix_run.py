@@ -163,3 +163,22 @@ def test_averaged_losses_round_trip_through_the_state_file(tmp_path):
     np.testing.assert_array_equal(np.asarray(restored), np.asarray(losses))
     divide_mix.save_state(algorithm, path, 1, [])  # warm-up only: no losses yet
     assert divide_mix.load_state(algorithm, path)[2] == [[], []]
+
+
+def test_networks_of_a_preset_with_its_own_name_give_a_savable_averaged_network(tmp_path):
+    # resnet_cifar_small (dividemix_cifar10), resnet18, wrn_28_2, preact_resnet18 name their
+    # Keras model after the preset: two of them in one functional model clashed at save.
+    import types
+
+    config = _config(verbose=0)
+    config.model.name = "wrn_tiny"  # named "wrn_10_1" by its class, as the big presets are
+    data = types.SimpleNamespace(num_classes=2, input_shape=(8, 8, 1))
+    algorithm = divide_mix.build_algorithm(config, data, 1, 1)
+    names = [algorithm.network_1.name, algorithm.network_2.name]
+    assert names == ["wrn_tiny_network_1", "wrn_tiny_network_2"]
+    path = tmp_path / "model.keras"
+    algorithm.averaged_network().save(path)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(
+        files.load_model(path)(images), algorithm.averaged_network()(images), rtol=1e-5
+    )

@@ -5,11 +5,7 @@ runs any op: they run in one fresh subprocess that trains several recipes and re
 """
 
 import importlib.util
-import json
 import pathlib
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -17,6 +13,7 @@ import pytest
 
 from kerasssl import distribute
 from kerasssl.experiments import context as shared
+from kerasssl.testing import run_on_two_cpus
 from kerasssl.train import train_and_evaluate
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -89,13 +86,9 @@ def test_tpu_that_does_not_answer_is_a_clear_error(tmp_path):
     assert not workdir.exists()
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+MIRRORED_SCRIPT = """
     import json, pathlib, sys
     import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl import files
     from kerasssl.train import train_and_evaluate
     import importlib.util
@@ -139,19 +132,10 @@ MIRRORED_SCRIPT = textwrap.dedent(
     results["odd_workdir_exists"] = (root / "odd").exists()
     print(json.dumps(results))
     """
-)
 
 
 def run_mirrored(tmp_path, recipes):
-    # Logical devices must be configured before TensorFlow runs any op: a fresh process.
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path), ",".join(recipes), __file__],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_on_two_cpus(MIRRORED_SCRIPT, str(tmp_path), ",".join(recipes), __file__, timeout=900)
 
 
 def assert_mirrored_matches_one_device(results, recipe):

@@ -12,26 +12,22 @@ import pathlib
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
 import pytest
 
 from kerasssl import files
+from kerasssl.testing.two_cpus import with_two_cpus
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECIPE = "recipes/supervised_digits.py:smoke"
 # Synchronized BatchNorm: both runs normalize over the global batch, as one device would.
 OVERRIDES = ["--config.model.sync_batch_norm=true", "--config.train.verbose=0"]
 
-MIRRORED_SCRIPT = textwrap.dedent(
+MIRRORED_SCRIPT = with_two_cpus(
     """
     import sys
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl import cli
     sys.argv = ["kerasssl", *sys.argv[1:]]
     cli.run()

@@ -1,9 +1,6 @@
 import json
 import math
 import pathlib
-import subprocess
-import sys
-import textwrap
 
 import keras
 import ml_collections
@@ -21,6 +18,7 @@ from kerasssl.algorithms.divide_mix import (
 )
 from kerasssl.data import divide_mix_pipeline
 from kerasssl.data.image_data import ImageData
+from kerasssl.testing import run_on_two_cpus
 
 IMAGE_SHAPE = (8, 8, 3)
 
@@ -367,13 +365,9 @@ def test_model_file_reloads_with_the_averaged_output(tmp_path):
     assert restored.second_optimizer is not None and restored.second_optimizer.built
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+MIRRORED_SCRIPT = """
     import json
     import numpy as np, tensorflow as tf, keras
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl.algorithms.divide_mix import DivideMix
 
     def network():
@@ -402,16 +396,11 @@ MIRRORED_SCRIPT = textwrap.dedent(
     two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
     print(json.dumps({"one": one, "two": two}))
     """
-)
 
 
 def test_mirrored_strategy_warmup_matches_one_device():
     # Checks the replica scaling of the custom train_step (the penalty included).
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    values = json.loads(result.stdout.strip().splitlines()[-1])
+    values = run_on_two_cpus(MIRRORED_SCRIPT)
     np.testing.assert_allclose(values["two"], values["one"], rtol=1e-4, atol=1e-6)
 
 

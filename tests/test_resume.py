@@ -12,7 +12,6 @@ default, the others (11-34 s of CPU each, the SIGKILL test 68 s) with --run-slow
 `tests/algorithms/test_seed_generator_checkpointing.py` checks the restored seeds themselves.
 """
 
-import importlib.util
 import os
 import pathlib
 import signal
@@ -28,6 +27,7 @@ import pytest
 from kerasssl import train
 from kerasssl.experiments.context import completed_epochs
 from kerasssl.pseudo_labels import labeling_job
+from kerasssl.testing import recipe_config
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOISE = {"dropout_rate": 0.3, "stochastic_depth_rate": 0.3}
@@ -61,10 +61,7 @@ class InterruptFit(keras.callbacks.Callback):
 
 
 def _recipe(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("smoke")
+    config = recipe_config(name)
     config.train.verbose = "0"
     config.data.validation_size = 0  # one evaluation less per phase
     config.train.max_eval_examples = 32

@@ -1,9 +1,7 @@
 """`train_and_evaluate` in-process: resume after an interruption, reproducibility, bf16,
 a changed config, divergence, and what a failed run leaves behind."""
 
-import importlib.util
 import json
-import pathlib
 import re
 
 import h5py
@@ -14,8 +12,7 @@ import pytest
 from kerasssl import recipe_defaults, train
 from kerasssl.experiments.context import completed_epochs
 from kerasssl.experiments.divergence import StopOnDivergence, TrainingDivergedError
-
-RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
+from kerasssl.testing import smoke_config
 
 
 class Interrupt(Exception):
@@ -197,16 +194,6 @@ class PoisonAfterBatch(keras.callbacks.Callback):
             weight.assign(np.full(weight.shape, np.nan, weight.dtype))
 
 
-def _smoke_recipe(name):
-    spec = importlib.util.spec_from_file_location(name, RECIPES_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("smoke")
-    config.data.source = "digits"  # the cifar10 recipes too: no data folder needed
-    config.train.verbose = "0"
-    return config
-
-
 def _all_finite_h5(path):
     arrays = []
     with h5py.File(path, "r") as stored:
@@ -240,7 +227,7 @@ def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
     where = rf"{re.escape(str(folder))} at epoch {good_epochs + 1}"
     with pytest.raises(TrainingDivergedError, match=where):
         train.train_and_evaluate(
-            _smoke_recipe(recipe), tmp_path, callbacks=[PoisonAfterBatch(batch)]
+            smoke_config(recipe), tmp_path, callbacks=[PoisonAfterBatch(batch)]
         )
     assert not (folder / "model.keras").exists() and not (tmp_path / "model.keras").exists()
     assert not (tmp_path / "metrics.json").exists()

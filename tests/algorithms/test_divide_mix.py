@@ -1,6 +1,5 @@
 import json
 import math
-import pathlib
 
 import keras
 import ml_collections
@@ -18,7 +17,7 @@ from kerasssl.algorithms.divide_mix import (
 )
 from kerasssl.data import divide_mix_pipeline
 from kerasssl.data.image_data import ImageData
-from kerasssl.testing import run_on_two_cpus
+from kerasssl.testing import recipe_config, run_on_two_cpus
 
 IMAGE_SHAPE = (8, 8, 3)
 
@@ -213,18 +212,8 @@ def test_noise_rate_outside_zero_one_is_rejected():
         inject_label_noise(np.arange(10) % 2, 2, 1.5)
 
 
-def _recipe(name):
-    import importlib.util
-
-    path = pathlib.Path(__file__).resolve().parents[2] / "recipes" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _experiment_config(workdir_epochs=3):
-    config = _recipe("dividemix_cifar10").get_config("smoke")
+    config = recipe_config("dividemix_cifar10")
     config.data.source = "digits"
     config.data.noise.type = "symmetric"
     config.data.validation_size = 50
@@ -431,9 +420,12 @@ def test_divide_mix_beats_cross_entropy_where_cross_entropy_memorises(tmp_path):
     # and then memorises the noise, DivideMix does not. About 8 minutes on 2 CPU cores.
     from kerasssl import train
 
-    module = _recipe("dividemix_digits")
-    baseline = train.train_and_evaluate(module.get_config("ce_sym50"), tmp_path / "ce")
-    divide_mix = train.train_and_evaluate(module.get_config("sym50"), tmp_path / "divide_mix")
+    baseline = train.train_and_evaluate(
+        recipe_config("dividemix_digits", "ce_sym50"), tmp_path / "ce"
+    )
+    divide_mix = train.train_and_evaluate(
+        recipe_config("dividemix_digits", "sym50"), tmp_path / "divide_mix"
+    )
     assert divide_mix["test_accuracy"] > baseline["test_accuracy"] + 0.08
     assert divide_mix["test_accuracy"] > 0.95
     final_split = divide_mix["per_epoch"][-1]

@@ -216,19 +216,6 @@ def billion_scale_config():
     return config
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "phase, epoch",
-    [("pretrain", None), ("finetune", 0)],
-    ids=["pretrain_in_first_epoch", "finetune_after_epoch_0"],
-)
-def test_billion_scale_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs):
-    straight = straight_runs("billion_scale", billion_scale_config())
-    fit_index = {"pretrain": 1, "finetune": 2}[phase]
-    _interrupt_and_resume(billion_scale_config(), tmp_path, InterruptFit(fit_index, epoch))
-    assert_same_models(straight, tmp_path)
-
-
 def meta_pseudo_labels_config():
     config = _recipe("mpl_cifar10")
     config.data.source = "digits"
@@ -243,14 +230,25 @@ def meta_pseudo_labels_config():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "phase, epoch",
-    [("mpl", 0), ("finetune", None)],
-    ids=["mpl_after_epoch_0", "finetune_in_first_epoch"],
+    "name, make_config, fit_index, epoch",
+    [
+        ("billion_scale", billion_scale_config, 1, None),
+        ("billion_scale", billion_scale_config, 2, 0),
+        ("meta_pseudo_labels", meta_pseudo_labels_config, 0, 0),
+        ("meta_pseudo_labels", meta_pseudo_labels_config, 1, None),
+    ],
+    ids=[
+        "billion_scale_pretrain_in_first_epoch",
+        "billion_scale_finetune_after_epoch_0",
+        "meta_pseudo_labels_mpl_after_epoch_0",
+        "meta_pseudo_labels_finetune_in_first_epoch",
+    ],
 )
-def test_meta_pseudo_labels_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs):
-    straight = straight_runs("meta_pseudo_labels", meta_pseudo_labels_config())
-    fit_index = {"mpl": 0, "finetune": 1}[phase]
-    _interrupt_and_resume(meta_pseudo_labels_config(), tmp_path, InterruptFit(fit_index, epoch))
+def test_phase_resumes_bit_for_bit(name, make_config, fit_index, epoch, tmp_path, straight_runs):
+    # fit_index: the phase's fit call in the run (billion-scale: 1 pretrain, 2 finetune; MPL:
+    # 0 MPL, 1 finetune); interrupted after epoch `epoch`, or after the first batch (None).
+    straight = straight_runs(name, make_config())
+    _interrupt_and_resume(make_config(), tmp_path, InterruptFit(fit_index, epoch))
     assert_same_models(straight, tmp_path)
 
 

@@ -27,37 +27,10 @@ import pytest
 from kerasssl import train
 from kerasssl.experiments.context import completed_epochs
 from kerasssl.pseudo_labels import labeling_job
-from kerasssl.testing import recipe_config
+from kerasssl.testing import Interrupt, InterruptFit, recipe_config
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOISE = {"dropout_rate": 0.3, "stochastic_depth_rate": 0.3}
-
-
-class Interrupt(Exception):
-    pass
-
-
-class InterruptFit(keras.callbacks.Callback):
-    """Raises in a run's `fit_index`-th fit call (0-based, one per phase or DivideMix epoch).
-
-    After epoch `epoch` ends (`BackupAndRestore` has saved it: the kill between two epochs),
-    or, with `epoch=None`, after the first batch (nothing saved yet).
-    """
-
-    def __init__(self, fit_index, epoch):
-        super().__init__()
-        self.fit_index, self.epoch, self.fits = fit_index, epoch, -1
-
-    def on_train_begin(self, logs=None):
-        self.fits += 1
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.fits == self.fit_index and self.epoch is None:
-            raise Interrupt()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.fits == self.fit_index and epoch == self.epoch:
-            raise Interrupt()
 
 
 def _recipe(name):

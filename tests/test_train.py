@@ -12,21 +12,7 @@ import pytest
 from kerasssl import recipe_defaults, train
 from kerasssl.experiments.context import completed_epochs
 from kerasssl.experiments.divergence import StopOnDivergence, TrainingDivergedError
-from kerasssl.testing import smoke_config
-
-
-class Interrupt(Exception):
-    pass
-
-
-class InterruptAfterEpoch(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise Interrupt()
+from kerasssl.testing import Interrupt, InterruptFit, smoke_config
 
 
 class RecordEpochs(keras.callbacks.Callback):
@@ -56,7 +42,7 @@ def test_interrupted_run_resumes_at_the_next_epoch_and_matches_an_uninterrupted_
 
     resumed = tmp_path / "resumed"
     with pytest.raises(Interrupt):
-        train.train_and_evaluate(_config(), resumed, callbacks=[InterruptAfterEpoch(1)])
+        train.train_and_evaluate(_config(), resumed, callbacks=[InterruptFit(0, epoch=1)])
     assert completed_epochs(resumed) == 2
     assert not (resumed / "metrics.json").exists()
     recorder = RecordEpochs()

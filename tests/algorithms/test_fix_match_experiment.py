@@ -9,7 +9,7 @@ import pytest
 
 from kerasssl import train
 from kerasssl.experiments.context import fit_callbacks
-from kerasssl.testing import recipe_config
+from kerasssl.testing import Interrupt, InterruptFit, recipe_config
 
 
 def _digits(epochs=2, threshold="fixed"):
@@ -73,19 +73,16 @@ def test_validation_during_fit_swaps_in_the_ema_weights(tmp_path):
     assert not any(isinstance(c, keras.callbacks.SwapEMAWeights) for c in plain)
 
 
-class Interrupt(Exception):
-    pass
+class InterruptAfterEpoch(InterruptFit):
+    """Interrupts the run's one fit after `epoch`, keeping FlexMatch's state at that point."""
 
-
-class InterruptAfterEpoch(keras.callbacks.Callback):
     def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
+        super().__init__(0, epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == self.epoch:
             self.state = self.model.selected_labels.numpy().copy()
-            raise Interrupt()
+        super().on_epoch_end(epoch, logs)
 
 
 class RecordFlexState(keras.callbacks.Callback):

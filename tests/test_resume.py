@@ -196,8 +196,8 @@ def meta_pseudo_labels_config():
     _noised(config.model)
     config.train.epochs = 2
     # Sampled pseudo-labels draw from the algorithm's own seed generator every step.
-    config.mpl.pseudo_labels = "sample"
-    config.mpl.finetune_epochs = 2
+    config.meta_pseudo_labels.pseudo_labels = "sample"
+    config.meta_pseudo_labels.finetune_epochs = 2
     return config
 
 

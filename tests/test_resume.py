@@ -194,6 +194,9 @@ def meta_pseudo_labels_config():
     config.data.source = "digits"
     config.data.labels_per_class = 5
     _noised(config.model)
+    # MPL sets both networks' dropout from its section, which must agree with their kwargs.
+    section = config.meta_pseudo_labels
+    section.teacher_dropout_rate = section.student_dropout_rate = NOISE["dropout_rate"]
     config.train.epochs = 2
     # Sampled pseudo-labels draw from the algorithm's own seed generator every step.
     config.meta_pseudo_labels.pseudo_labels = "sample"

@@ -22,7 +22,7 @@ of 0.999: at 0.999 the average would still weigh the first 1,000 of 2,000 steps 
 """
 
 from kerasssl import recipe_defaults, recipe_presets
-from kerasssl.experiments.fix_match_config import fix_match_section
+from kerasssl.experiments import fix_match_config
 
 PRESETS = {
     "flex": "FlexMatch: class-wise thresholds tau * M(beta_c) with the warm-up",
@@ -63,7 +63,7 @@ def get_config(arg=None):
     config.data.validation_size = 0.1
     config.data.labels_per_class = 50
     config.data.augment = "weak"  # the labeled view: flip + pad-and-crop, as FixMatch
-    config.fix_match = fix_match_section()
+    config.fix_match = fix_match_config.fix_match_section()
     paper_values(config)
     if arg == "paper":
         # The paper trains on all 50,000 images (no validation split: nothing is tuned) and
@@ -77,12 +77,4 @@ def get_config(arg=None):
     config.train.steps_per_epoch = 50
     config.train.ema_momentum = 0.99
     config.fix_match.unlabeled_ratio = 3
-    if arg == "flex":
-        config.fix_match.threshold = "flex"
-    elif arg == "supervised":
-        config.algorithm = "supervised"
-    elif arg == "smoke":
-        recipe_defaults.smoke(config)
-        config.train.ema_momentum = 0.9
-        config.fix_match.unlabeled_ratio = 2
-    return config
+    return fix_match_config.apply_preset(config, arg)

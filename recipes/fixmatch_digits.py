@@ -21,7 +21,7 @@ Flips and the flip in the strong view are off: they turn digits into other glyph
 """
 
 from kerasssl import recipe_defaults, recipe_presets
-from kerasssl.experiments.fix_match_config import fix_match_section
+from kerasssl.experiments import fix_match_config
 
 PRESETS = {
     "flex": "FlexMatch: class-wise thresholds tau * M(beta_c) with the warm-up",
@@ -49,16 +49,8 @@ def get_config(arg=None):
     config.train.warmup_epochs = 0
     config.train.weight_decay = 5e-4
     config.train.ema_momentum = 0.99  # 1,000 steps: 0.999 would still weigh the first ones
-    config.fix_match = fix_match_section()
+    config.fix_match = fix_match_config.fix_match_section()
     config.fix_match.unlabeled_ratio = 7
     config.fix_match.weak_view = "weak_no_flip"
     config.fix_match.strong_view = "strong_no_flip"
-    if arg == "flex":
-        config.fix_match.threshold = "flex"
-    elif arg == "supervised":
-        config.algorithm = "supervised"
-    elif arg == "smoke":
-        recipe_defaults.smoke(config)
-        config.train.ema_momentum = 0.9
-        config.fix_match.unlabeled_ratio = 2
-    return config
+    return fix_match_config.apply_preset(config, arg)

@@ -1,6 +1,5 @@
 """The `kerasssl` command end to end: every recipe as smoke, overrides, evaluate, bad input."""
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -9,6 +8,9 @@ import subprocess
 import sys
 
 import pytest
+
+from kerasssl import recipe_catalog
+from kerasssl.testing import recipe_config
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 CIFAR10_SUBSET = REPO_ROOT.parent / "shared" / "data" / "cifar10-subset"
@@ -42,15 +44,8 @@ def run_cli(*arguments, check=True):
     return result
 
 
-def _recipe_config(path, arg="smoke"):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
-
-
 def _data_overrides(path):
-    config = _recipe_config(path)
+    config = recipe_config(path)
     if config.data.source == "tfds":
         # A subprocess cannot use tfds' mock data: these smokes run in-process on mock data.
         pytest.skip("tfds data: smoke-tested on mock data in tests/test_paper_presets.py")
@@ -91,10 +86,7 @@ def test_every_recipe_runs_as_smoke_through_the_cli(recipe, tmp_path):
 
 def test_recipe_docstrings_open_with_command_runtime_and_accuracy():
     for path in RECIPES:
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        doc = module.__doc__ or ""
+        doc = recipe_catalog.load_module(path).__doc__ or ""
         assert "kerasssl train --config=recipes/" in doc, path.name
         assert "Runtime" in doc and "accuracy" in doc.lower(), path.name
 
@@ -187,7 +179,7 @@ def test_a_changed_config_needs_overwrite_and_a_diverged_run_exits_non_zero(tmp_
     workdir = tmp_path / "run"
     workdir.mkdir()
     # A finished-looking run of the smoke recipe: only its config.json is compared.
-    config = _recipe_config(REPO_ROOT / "recipes" / "supervised_digits.py")
+    config = recipe_config(REPO_ROOT / "recipes" / "supervised_digits.py")
     (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
     (workdir / "metrics.json").write_text('{"test_accuracy": 0.5}\n')
     diverging = [

@@ -4,13 +4,6 @@ The mirrored runs need two logical CPU devices, which must be configured before 
 runs any op: they run in one fresh subprocess that trains several recipes and reports JSON.
 """
 
-import importlib.util
-import json
-import pathlib
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
@@ -18,24 +11,12 @@ import tensorflow as tf
 
 from kerasssl import distribute
 from kerasssl.experiments import context as shared
+from kerasssl.testing import run_on_two_cpus, smoke_config
 from kerasssl.train import train_and_evaluate
-
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def smoke_recipe(name):
-    """`recipes/<name>.py` at `:smoke`, on the built-in digits (no data folder needed)."""
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("smoke")
-    config.data.source = "digits"
-    config.train.verbose = "0"
-    return config
 
 
 def _config(**distribute_fields):
-    config = smoke_recipe("supervised_digits")
+    config = smoke_config("supervised_digits")
     config.distribute.update(distribute_fields)
     return config
 
@@ -90,20 +71,12 @@ def test_tpu_that_does_not_answer_is_a_clear_error(tmp_path):
     assert not workdir.exists()
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+MIRRORED_SCRIPT = """
     import json, pathlib, sys
     import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl import files
     from kerasssl.train import train_and_evaluate
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("test_distribute", sys.argv[3])
-    test_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(test_module)
-    smoke_recipe = test_module.smoke_recipe
+    from kerasssl.testing import smoke_config
 
     root = pathlib.Path(sys.argv[1])
     recipes = sys.argv[2].split(",")
@@ -118,7 +91,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
         # Per-replica batch statistics differ from one device's unless synchronized.
         runs.append(("supervised_digits", "mirrored", False))
     for recipe, strategy, sync_batch_norm in runs:
-        config = smoke_recipe(recipe)
+        config = smoke_config(recipe)
         config.distribute.strategy = strategy
         config.model.sync_batch_norm = sync_batch_norm
         name = strategy + ("" if sync_batch_norm else "_unsynchronized")
@@ -129,7 +102,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
         }
 
     # A global batch the two replicas cannot share: a clear error, and no workdir.
-    config = smoke_recipe("supervised_digits")
+    config = smoke_config("supervised_digits")
     config.distribute.strategy = "mirrored"
     config.train.batch_size = 15
     try:
@@ -140,19 +113,10 @@ MIRRORED_SCRIPT = textwrap.dedent(
     results["odd_workdir_exists"] = (root / "odd").exists()
     print(json.dumps(results))
     """
-)
 
 
 def run_mirrored(tmp_path, recipes):
-    # Logical devices must be configured before TensorFlow runs any op: a fresh process.
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path), ",".join(recipes), __file__],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_on_two_cpus(MIRRORED_SCRIPT, str(tmp_path), ",".join(recipes), timeout=900)
 
 
 def assert_mirrored_matches_one_device(results, recipe):

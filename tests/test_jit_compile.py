@@ -5,26 +5,17 @@ end to end with `config.train.jit_compile = True` on the CPU: a step XLA cannot 
 without an XLA kernel, a dynamic shape, a call back into Python) fails the run.
 """
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
+from kerasssl import testing
 from kerasssl.data import pipelines
 from kerasssl.data.digits import load_digits
 from kerasssl.train import train_and_evaluate
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-
 
 def smoke_recipe(name, variant="smoke"):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config(variant)
-    config.data.source = "digits"  # the cifar10 recipes too: no data folder needed
-    config.train.verbose = "0"
+    config = testing.smoke_config(name, variant)
     config.train.jit_compile = True
     return config
 

@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -33,6 +32,7 @@ import pytest
 
 from kerasssl import files
 from kerasssl.experiments.context import completed_epochs
+from kerasssl.testing.two_cpus import with_two_cpus
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Synchronized BatchNorm: both runs normalize over the global batch, as one device would.
@@ -43,13 +43,9 @@ OVERRIDES = [
 ]
 RTOL, ATOL = 1e-3, 1e-5
 
-MIRRORED_SCRIPT = textwrap.dedent(
+MIRRORED_SCRIPT = with_two_cpus(
     """
     import sys
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl import cli
     sys.argv = ["kerasssl", *sys.argv[1:]]
     cli.run()

@@ -12,7 +12,6 @@ default, the others (11-34 s of CPU each, the SIGKILL test 68 s) with --run-slow
 `tests/algorithms/test_seed_generator_checkpointing.py` checks the restored seeds themselves.
 """
 
-import importlib.util
 import os
 import pathlib
 import signal
@@ -28,43 +27,14 @@ import pytest
 from kerasssl import train
 from kerasssl.experiments.context import completed_epochs
 from kerasssl.pseudo_labels import labeling_job
+from kerasssl.testing import Interrupt, InterruptFit, recipe_config
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOISE = {"dropout_rate": 0.3, "stochastic_depth_rate": 0.3}
 
 
-class Interrupt(Exception):
-    pass
-
-
-class InterruptFit(keras.callbacks.Callback):
-    """Raises in a run's `fit_index`-th fit call (0-based, one per phase or DivideMix epoch).
-
-    After epoch `epoch` ends (`BackupAndRestore` has saved it: the kill between two epochs),
-    or, with `epoch=None`, after the first batch (nothing saved yet).
-    """
-
-    def __init__(self, fit_index, epoch):
-        super().__init__()
-        self.fit_index, self.epoch, self.fits = fit_index, epoch, -1
-
-    def on_train_begin(self, logs=None):
-        self.fits += 1
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.fits == self.fit_index and self.epoch is None:
-            raise Interrupt()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.fits == self.fit_index and epoch == self.epoch:
-            raise Interrupt()
-
-
 def _recipe(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("smoke")
+    config = recipe_config(name)
     config.train.verbose = "0"
     config.data.validation_size = 0  # one evaluation less per phase
     config.train.max_eval_examples = 32
@@ -239,19 +209,6 @@ def billion_scale_config():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "phase, epoch",
-    [("pretrain", None), ("finetune", 0)],
-    ids=["pretrain_in_first_epoch", "finetune_after_epoch_0"],
-)
-def test_billion_scale_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs):
-    straight = straight_runs("billion_scale", billion_scale_config())
-    fit_index = {"pretrain": 1, "finetune": 2}[phase]
-    _interrupt_and_resume(billion_scale_config(), tmp_path, InterruptFit(fit_index, epoch))
-    assert_same_models(straight, tmp_path)
-
-
-@pytest.mark.slow
 def test_billion_scale_on_shards_resumes_to_the_in_memory_weights(tmp_path, straight_runs):
     """Labeling, top-K and pre-training on the selection all stream from the shards."""
     straight = straight_runs("billion_scale", billion_scale_config())
@@ -267,23 +224,37 @@ def meta_pseudo_labels_config():
     config.data.source = "digits"
     config.data.labels_per_class = 5
     _noised(config.model)
+    # MPL sets both networks' dropout from its section, which must agree with their kwargs.
+    section = config.meta_pseudo_labels
+    section.teacher_dropout_rate = section.student_dropout_rate = NOISE["dropout_rate"]
     config.train.epochs = 2
     # Sampled pseudo-labels draw from the algorithm's own seed generator every step.
-    config.mpl.pseudo_labels = "sample"
-    config.mpl.finetune_epochs = 2
+    config.meta_pseudo_labels.pseudo_labels = "sample"
+    config.meta_pseudo_labels.finetune_epochs = 2
     return config
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "phase, epoch",
-    [("mpl", 0), ("finetune", None)],
-    ids=["mpl_after_epoch_0", "finetune_in_first_epoch"],
+    "name, make_config, fit_index, epoch",
+    [
+        ("billion_scale", billion_scale_config, 1, None),
+        ("billion_scale", billion_scale_config, 2, 0),
+        ("meta_pseudo_labels", meta_pseudo_labels_config, 0, 0),
+        ("meta_pseudo_labels", meta_pseudo_labels_config, 1, None),
+    ],
+    ids=[
+        "billion_scale_pretrain_in_first_epoch",
+        "billion_scale_finetune_after_epoch_0",
+        "meta_pseudo_labels_mpl_after_epoch_0",
+        "meta_pseudo_labels_finetune_in_first_epoch",
+    ],
 )
-def test_meta_pseudo_labels_resumes_bit_for_bit(phase, epoch, tmp_path, straight_runs):
-    straight = straight_runs("meta_pseudo_labels", meta_pseudo_labels_config())
-    fit_index = {"mpl": 0, "finetune": 1}[phase]
-    _interrupt_and_resume(meta_pseudo_labels_config(), tmp_path, InterruptFit(fit_index, epoch))
+def test_phase_resumes_bit_for_bit(name, make_config, fit_index, epoch, tmp_path, straight_runs):
+    # fit_index: the phase's fit call in the run (billion-scale: 1 pretrain, 2 finetune; MPL:
+    # 0 MPL, 1 finetune); interrupted after epoch `epoch`, or after the first batch (None).
+    straight = straight_runs(name, make_config())
+    _interrupt_and_resume(make_config(), tmp_path, InterruptFit(fit_index, epoch))
     assert_same_models(straight, tmp_path)
 
 

@@ -1,9 +1,7 @@
 """`train_and_evaluate` in-process: resume after an interruption, reproducibility, bf16,
 a changed config, divergence, and what a failed run leaves behind."""
 
-import importlib.util
 import json
-import pathlib
 import re
 
 import h5py
@@ -14,22 +12,7 @@ import pytest
 from kerasssl import recipe_defaults, train
 from kerasssl.experiments.context import completed_epochs
 from kerasssl.experiments.divergence import StopOnDivergence, TrainingDivergedError
-
-RECIPES_DIR = pathlib.Path(__file__).resolve().parents[1] / "recipes"
-
-
-class Interrupt(Exception):
-    pass
-
-
-class InterruptAfterEpoch(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise Interrupt()
+from kerasssl.testing import Interrupt, InterruptFit, smoke_config
 
 
 class RecordEpochs(keras.callbacks.Callback):
@@ -59,7 +42,7 @@ def test_interrupted_run_resumes_at_the_next_epoch_and_matches_an_uninterrupted_
 
     resumed = tmp_path / "resumed"
     with pytest.raises(Interrupt):
-        train.train_and_evaluate(_config(), resumed, callbacks=[InterruptAfterEpoch(1)])
+        train.train_and_evaluate(_config(), resumed, callbacks=[InterruptFit(0, epoch=1)])
     assert completed_epochs(resumed) == 2
     assert not (resumed / "metrics.json").exists()
     recorder = RecordEpochs()
@@ -197,16 +180,6 @@ class PoisonAfterBatch(keras.callbacks.Callback):
             weight.assign(np.full(weight.shape, np.nan, weight.dtype))
 
 
-def _smoke_recipe(name):
-    spec = importlib.util.spec_from_file_location(name, RECIPES_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("smoke")
-    config.data.source = "digits"  # the cifar10 recipes too: no data folder needed
-    config.train.verbose = "0"
-    return config
-
-
 def _all_finite_h5(path):
     arrays = []
     with h5py.File(path, "r") as stored:
@@ -240,7 +213,7 @@ def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
     where = rf"{re.escape(str(folder))} at epoch {good_epochs + 1}"
     with pytest.raises(TrainingDivergedError, match=where):
         train.train_and_evaluate(
-            _smoke_recipe(recipe), tmp_path, callbacks=[PoisonAfterBatch(batch)]
+            smoke_config(recipe), tmp_path, callbacks=[PoisonAfterBatch(batch)]
         )
     assert not (folder / "model.keras").exists() and not (tmp_path / "model.keras").exists()
     assert not (tmp_path / "metrics.json").exists()

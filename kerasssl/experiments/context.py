@@ -201,6 +201,41 @@ def completed_epochs(folder):
     return int(json.loads(path.read_text())["epoch"])
 
 
+def semi_supervised_train_dataset(
+    config, section, labeled, unlabeled, folder, steps_in_epoch, include_unlabeled_indices=False
+):
+    """The labeled batches zipped with a weak and a strong view of unlabeled ones, resumable.
+
+    FixMatch's and Meta Pseudo Labels' training stream, built in one place so that the two
+    stay the same. `section` (`config.fix_match`, `config.meta_pseudo_labels`) gives the
+    unlabeled ratio and the two views; the labeled view is `config.data.augment`; the
+    unlabeled images' true labels ride along for monitoring. The stream starts at the step
+    `completed_epochs(folder)` gives, so a resumed phase sees the batches of an unbroken one.
+
+    Args:
+        config: the run's recipe.
+        section: the algorithm's recipe section.
+        labeled: `ImageData` of the labeled examples.
+        unlabeled: `ImageData` (or uint8 images) of the unlabeled pool.
+        folder: the phase's folder.
+        steps_in_epoch: the phase's steps per epoch.
+        include_unlabeled_indices: add each unlabeled image's position in `unlabeled` (for
+            per-image state such as FlexMatch's).
+    """
+    return pipelines.semi_supervised_dataset(
+        labeled,
+        unlabeled,
+        config.train.batch_size,
+        unlabeled_ratio=section.unlabeled_ratio,
+        views=(section.weak_view, section.strong_view),
+        seed=config.seed,
+        labeled_view=config.data.augment,
+        include_unlabeled_labels=True,
+        include_unlabeled_indices=include_unlabeled_indices,
+        start_step=completed_epochs(folder) * steps_in_epoch,
+    )
+
+
 def fit_callbacks(folder, extra=(), optimizer=None):
     """A divergence check, resumable checkpoints, TensorBoard and a CSV history in `folder`.
 

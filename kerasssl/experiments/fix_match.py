@@ -14,7 +14,6 @@ import time
 
 from kerasssl import files
 from kerasssl.algorithms.fix_match import FixMatch
-from kerasssl.data import pipelines
 from kerasssl.experiments import context as shared
 from kerasssl.experiments.teacher_student import check_unlabeled
 
@@ -67,17 +66,14 @@ def train_fix_match(config, data, folder, callbacks=()):
     section = config.fix_match
     steps_in_epoch = shared.steps_per_epoch(config.train, len(data.labeled))
     algorithm = build_algorithm(config, data, steps_in_epoch * config.train.epochs, steps_in_epoch)
-    train_dataset = pipelines.semi_supervised_dataset(
+    train_dataset = shared.semi_supervised_train_dataset(
+        config,
+        section,
         data.labeled,
         data.unlabeled,
-        config.train.batch_size,
-        unlabeled_ratio=section.unlabeled_ratio,
-        views=(section.weak_view, section.strong_view),
-        seed=config.seed,
-        labeled_view=config.data.augment,
-        include_unlabeled_labels=True,
+        folder,
+        steps_in_epoch,
         include_unlabeled_indices=section.threshold == "flex",
-        start_step=shared.completed_epochs(folder) * steps_in_epoch,
     )
     validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
     start = time.perf_counter()

@@ -6,6 +6,8 @@ importing TensorFlow (`kerasssl recipes`, `--help` and config checks stay fast).
 
 import ml_collections
 
+from kerasssl import recipe_defaults
+
 
 def fix_match_section():
     """The `config.fix_match` recipe section, with the FixMatch paper's CIFAR-10 values."""
@@ -18,3 +20,25 @@ def fix_match_section():
     section.weak_view = "weak"  # flip + pad-and-crop; the labeled view is config.data.augment
     section.strong_view = "strong"  # RandAugment (random magnitude) + Cutout
     return section
+
+
+def apply_preset(config, preset):
+    """Applies the `:flex`, `:supervised` or `:smoke` preset the FixMatch recipes share.
+
+    Args:
+        config: the recipe's config, with its `config.fix_match` section; changed in place.
+        preset: the parsed recipe argument (`recipe_presets.parse_preset`); "" and any other
+            preset leave `config` as it is.
+
+    Returns:
+        `config`.
+    """
+    if preset == "flex":
+        config.fix_match.threshold = "flex"
+    elif preset == "supervised":
+        config.algorithm = "supervised"
+    elif preset == "smoke":
+        recipe_defaults.smoke(config)
+        config.train.ema_momentum = 0.9
+        config.fix_match.unlabeled_ratio = 2
+    return config

@@ -12,7 +12,7 @@ import ml_collections
 
 from kerasssl import files, losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
-from kerasssl.data import pipelines, sharded_image_data
+from kerasssl.data import sharded_image_data
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
@@ -115,16 +115,8 @@ def train_mpl(config, data, folder, callbacks=()):
     steps_in_epoch = shared.steps_per_epoch(config.train, len(data.labeled))
     total_steps = steps_in_epoch * config.train.epochs
     algorithm = build_algorithm(config, data, total_steps, steps_in_epoch)
-    train_dataset = pipelines.semi_supervised_dataset(
-        data.labeled,
-        unlabeled_pool(data, section),
-        config.train.batch_size,
-        unlabeled_ratio=section.unlabeled_ratio,
-        views=(section.weak_view, section.strong_view),
-        seed=config.seed,
-        labeled_view=config.data.augment,
-        include_unlabeled_labels=True,
-        start_step=shared.completed_epochs(folder) * steps_in_epoch,
+    train_dataset = shared.semi_supervised_train_dataset(
+        config, section, data.labeled, unlabeled_pool(data, section), folder, steps_in_epoch
     )
     validation = shared.eval_dataset(data.validation, config) if len(data.validation) else None
     shared.fit_phase(

@@ -1,9 +1,5 @@
 import json
 import math
-import pathlib
-import subprocess
-import sys
-import textwrap
 
 import keras
 import ml_collections
@@ -21,6 +17,7 @@ from kerasssl.algorithms.divide_mix import (
 )
 from kerasssl.data import divide_mix_pipeline
 from kerasssl.data.image_data import ImageData
+from kerasssl.testing import recipe_config, run_on_two_cpus
 
 IMAGE_SHAPE = (8, 8, 3)
 
@@ -235,18 +232,8 @@ def test_noise_rate_outside_zero_one_is_rejected():
         inject_label_noise(np.arange(10) % 2, 2, 1.5)
 
 
-def _recipe(name):
-    import importlib.util
-
-    path = pathlib.Path(__file__).resolve().parents[2] / "recipes" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _experiment_config(workdir_epochs=3):
-    config = _recipe("dividemix_cifar10").get_config("smoke")
+    config = recipe_config("dividemix_cifar10")
     config.data.source = "digits"
     config.data.noise.type = "symmetric"
     config.data.validation_size = 50
@@ -391,13 +378,9 @@ def test_model_file_reloads_with_the_averaged_output(tmp_path):
     assert restored.second_optimizer is not None and restored.second_optimizer.built
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+MIRRORED_SCRIPT = """
     import json
     import numpy as np, tensorflow as tf, keras
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl.algorithms.divide_mix import DivideMix
 
     def network():
@@ -426,17 +409,12 @@ MIRRORED_SCRIPT = textwrap.dedent(
     two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
     print(json.dumps({"one": one, "two": two}))
     """
-)
 
 
 @pytest.mark.long
 def test_mirrored_strategy_warmup_matches_one_device():
     # Checks the replica scaling of the custom train_step (the penalty included).
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    values = json.loads(result.stdout.strip().splitlines()[-1])
+    values = run_on_two_cpus(MIRRORED_SCRIPT)
     np.testing.assert_allclose(values["two"], values["one"], rtol=1e-4, atol=1e-6)
 
 
@@ -467,9 +445,12 @@ def test_divide_mix_beats_cross_entropy_where_cross_entropy_memorises(tmp_path):
     # and then memorises the noise, DivideMix does not. About 8 minutes on 2 CPU cores.
     from kerasssl import train
 
-    module = _recipe("dividemix_digits")
-    baseline = train.train_and_evaluate(module.get_config("ce_sym50"), tmp_path / "ce")
-    divide_mix = train.train_and_evaluate(module.get_config("sym50"), tmp_path / "divide_mix")
+    baseline = train.train_and_evaluate(
+        recipe_config("dividemix_digits", "ce_sym50"), tmp_path / "ce"
+    )
+    divide_mix = train.train_and_evaluate(
+        recipe_config("dividemix_digits", "sym50"), tmp_path / "divide_mix"
+    )
     assert divide_mix["test_accuracy"] > baseline["test_accuracy"] + 0.08
     assert divide_mix["test_accuracy"] > 0.95
     final_split = divide_mix["per_epoch"][-1]

@@ -1,9 +1,7 @@
 """The fix_match experiment end to end on digits: EMA weights saved and reported, FlexMatch's
 state across a resume, the recipes' paper values and clear errors for bad settings."""
 
-import importlib.util
 import math
-import pathlib
 
 import keras
 import numpy as np
@@ -11,19 +9,11 @@ import pytest
 
 from kerasssl import train
 from kerasssl.experiments.context import fit_callbacks
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-
-
-def _recipe(name, arg="smoke"):
-    spec = importlib.util.spec_from_file_location(name, RECIPES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+from kerasssl.testing import Interrupt, InterruptFit, recipe_config
 
 
 def _digits(epochs=2, threshold="fixed"):
-    config = _recipe("fixmatch_digits")
+    config = recipe_config("fixmatch_digits")
     config.train.epochs = epochs
     config.train.steps_per_epoch = 2
     config.train.verbose = "0"
@@ -83,19 +73,16 @@ def test_validation_during_fit_swaps_in_the_ema_weights(tmp_path):
     assert not any(isinstance(c, keras.callbacks.SwapEMAWeights) for c in plain)
 
 
-class Interrupt(Exception):
-    pass
+class InterruptAfterEpoch(InterruptFit):
+    """Interrupts the run's one fit after `epoch`, keeping FlexMatch's state at that point."""
 
-
-class InterruptAfterEpoch(keras.callbacks.Callback):
     def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
+        super().__init__(0, epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == self.epoch:
             self.state = self.model.selected_labels.numpy().copy()
-            raise Interrupt()
+        super().on_epoch_end(epoch, logs)
 
 
 class RecordFlexState(keras.callbacks.Callback):
@@ -133,7 +120,7 @@ def test_resume_keeps_the_flexmatch_state(tmp_path):
 
 @pytest.mark.slow  # an MPL run (two networks) on top of the FixMatch ones
 def test_mpl_student_is_saved_with_its_ema_weights(tmp_path):
-    config = _recipe("mpl_cifar10")
+    config = recipe_config("mpl_cifar10")
     config.data.source = "digits"
     config.data.labels_per_class = 5
     config.data.augment = "weak_no_flip"
@@ -154,7 +141,7 @@ def test_paper_preset_has_the_fixmatch_papers_values():
     # K = 2^20)" with a Wide ResNet-28-2; section 3.3 (and appendix B): "a cosine learning
     # rate decay ... eta cos(7 pi k / (16 K))", SGD with Nesterov momentum, weight decay
     # 0.0005 on CIFAR-10; EMA of the parameters 0.999 in the released code.
-    config = _recipe("fixmatch_cifar10", "paper")
+    config = recipe_config("fixmatch_cifar10", "paper")
     assert config.algorithm == "fix_match"
     assert config.model.name == "wrn_28_2"
     assert config.train.batch_size == 64
@@ -174,7 +161,7 @@ def test_paper_preset_has_the_fixmatch_papers_values():
 def test_fixmatch_cosine_schedule_is_the_papers_curve():
     from kerasssl.experiments.context import learning_rate_schedule
 
-    config = _recipe("fixmatch_cifar10", "paper")
+    config = recipe_config("fixmatch_cifar10", "paper")
     total = 2**20
     schedule = learning_rate_schedule(config.train, total, 1024)
     for step in (0, total // 3, total // 2, total):
@@ -184,8 +171,8 @@ def test_fixmatch_cosine_schedule_is_the_papers_curve():
 
 @pytest.mark.parametrize("arg", ["", "flex", "supervised", "smoke"])
 def test_cpu_presets_share_the_network_steps_and_ema(arg):
-    config = _recipe("fixmatch_cifar10", arg)
-    reference = _recipe("fixmatch_cifar10", "")
+    config = recipe_config("fixmatch_cifar10", arg)
+    reference = recipe_config("fixmatch_cifar10", "")
     if arg != "smoke":
         assert config.model.name == reference.model.name
         assert config.train.epochs * config.train.steps_per_epoch == 2000
@@ -196,7 +183,7 @@ def test_cpu_presets_share_the_network_steps_and_ema(arg):
 
 def test_unknown_preset_is_named():
     with pytest.raises(ValueError, match="unknown recipe argument 'flexmatch'"):
-        _recipe("fixmatch_cifar10", "flexmatch")
+        recipe_config("fixmatch_cifar10", "flexmatch")
 
 
 def test_flex_on_too_small_an_unlabeled_set_names_the_fields(tmp_path):

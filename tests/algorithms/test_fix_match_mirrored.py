@@ -4,20 +4,13 @@ FixMatch overrides only `compute_loss`: Keras' Loss objects divide by the replic
 Keras all-reduces the gradients. A term scaled twice (or never) shows up as a mismatch here.
 """
 
-import json
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+from kerasssl.testing import run_on_two_cpus
+
+MIRRORED_SCRIPT = """
     import json
     import numpy as np, tensorflow as tf, keras
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl.algorithms import FixMatch
 
     rng = np.random.default_rng(0)
@@ -62,16 +55,10 @@ MIRRORED_SCRIPT = textwrap.dedent(
         flex_error = str(error)
     print(json.dumps({"fixed": [fix_match(one), fix_match(two)], "flex_error": flex_error}))
     """
-)
 
 
 def test_mirrored_strategy_matches_one_device_and_flex_refuses_replicas():
-    # Logical devices must be configured before TensorFlow runs any op: a fresh process.
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    values = json.loads(result.stdout.strip().splitlines()[-1])
+    values = run_on_two_cpus(MIRRORED_SCRIPT)
     (one_loss, one_mask, one_weights), (two_loss, two_mask, two_weights) = values["fixed"]
     np.testing.assert_allclose(two_loss, one_loss, rtol=1e-4)
     np.testing.assert_allclose(two_mask, one_mask, rtol=1e-5)

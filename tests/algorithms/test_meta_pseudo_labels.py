@@ -1,7 +1,4 @@
 import json
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -12,6 +9,7 @@ from tensorflow.python.framework import config as tf_config
 from kerasssl import losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
 from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
+from kerasssl.testing import run_on_two_cpus
 
 
 def _tiny_model(num_classes=3, hidden=8, seed=0):
@@ -364,13 +362,9 @@ def test_mixed_bfloat16_runs():
         keras.config.set_dtype_policy("float32")
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+MIRRORED_SCRIPT = """
     import json
     import numpy as np, tensorflow as tf, keras
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
 
     def network(seed):
@@ -408,17 +402,11 @@ MIRRORED_SCRIPT = textwrap.dedent(
         }
     print(json.dumps(result))
     """
-)
 
 
 @pytest.mark.long
 def test_mirrored_strategy_matches_one_device():
-    # Logical devices must be configured before TensorFlow runs any op: a fresh process.
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    values = json.loads(result.stdout.strip().splitlines()[-1])
+    values = run_on_two_cpus(MIRRORED_SCRIPT)
     for name, one in values["False"]["one"].items():
         two = values["False"]["two"][name]
         np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6, err_msg=name)

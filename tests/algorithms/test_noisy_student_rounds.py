@@ -1,6 +1,4 @@
-import importlib.util
 import json
-import pathlib
 
 import pytest
 
@@ -9,19 +7,11 @@ from kerasssl.algorithms import class_counts
 from kerasssl.experiments import noisy_student
 from kerasssl.experiments.teacher_student_config import round_student
 from kerasssl.models import get_model
-
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _recipe(name, arg="smoke"):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+from kerasssl.testing import recipe_config
 
 
 def test_two_rounds_keep_every_round_and_a_killed_run_resumes_at_the_unfinished_one(tmp_path):
-    config = _recipe("noisy_student_digits")
+    config = recipe_config("noisy_student_digits")
     config.train.verbose = "0"
     # A wider round-2 student (the smoke students are resnet_tiny at width 0.125).
     config.noisy_student.round_students.round_2 = round_student(epochs=2, width_multiplier=0.25)
@@ -52,7 +42,7 @@ def test_two_rounds_keep_every_round_and_a_killed_run_resumes_at_the_unfinished_
 
 
 def test_bad_recipe_values_name_the_fix(tmp_path):
-    config = _recipe("noisy_student_digits")
+    config = recipe_config("noisy_student_digits")
     config.data.labels_per_class = 0
     with pytest.raises(ValueError, match="labels_per_class"):
         train.train_and_evaluate(config, tmp_path / "a")
@@ -64,7 +54,7 @@ def test_bad_recipe_values_name_the_fix(tmp_path):
 
 
 def test_round_students_update_the_student_model_and_epochs_per_round():
-    config = _recipe("noisy_student_cifar10", None)
+    config = recipe_config("noisy_student_cifar10", None)
     section = config.noisy_student
     section.round_students.round_2 = round_student(epochs=15, width_multiplier=0.5)
     first = noisy_student.student_model_config(config, 1)

@@ -1,7 +1,4 @@
 import json
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -9,6 +6,7 @@ import pytest
 
 from kerasssl import optimizers
 from kerasssl.algorithms.supervised import Supervised
+from kerasssl.testing import run_on_two_cpus
 
 
 def _tiny_model(num_classes=3):
@@ -76,13 +74,9 @@ def test_bad_arguments():
         Supervised(_tiny_model(), l2_weight_decay=-1.0)
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+MIRRORED_SCRIPT = """
     import json, sys
     import numpy as np, tensorflow as tf, keras
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl.algorithms.supervised import Supervised
 
     def run(strategy):
@@ -103,15 +97,9 @@ MIRRORED_SCRIPT = textwrap.dedent(
     two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
     print(json.dumps({"one": one, "two": two}))
     """
-)
 
 
 def test_mirrored_strategy_matches_one_device():
-    # Logical devices must be configured before TensorFlow runs any op: a fresh process.
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    values = json.loads(result.stdout.strip().splitlines()[-1])
+    values = run_on_two_cpus(MIRRORED_SCRIPT)
     np.testing.assert_allclose(values["two"][0], values["one"][0], rtol=1e-4)
     np.testing.assert_allclose(values["two"][1], values["one"][1], rtol=1e-4, atol=1e-6)

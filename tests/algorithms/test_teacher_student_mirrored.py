@@ -4,20 +4,13 @@ Both override only `compute_loss`, so Keras scales and all-reduces their gradien
 wrong is a loss term divided by the replica count twice (or never), which this catches.
 """
 
-import json
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 
-MIRRORED_SCRIPT = textwrap.dedent(
-    """
+from kerasssl.testing import run_on_two_cpus
+
+MIRRORED_SCRIPT = """
     import json
     import numpy as np, tensorflow as tf, keras
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kerasssl import losses
     from kerasssl.algorithms import Distiller, NoisyStudent
 
@@ -69,16 +62,10 @@ MIRRORED_SCRIPT = textwrap.dedent(
         "distiller": [distiller(one), distiller(two)],
     }))
     """
-)
 
 
 def test_mirrored_strategy_matches_one_device():
-    # Logical devices must be configured before TensorFlow runs any op: a fresh process.
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    values = json.loads(result.stdout.strip().splitlines()[-1])
+    values = run_on_two_cpus(MIRRORED_SCRIPT)
     for name in ("noisy_student", "distiller"):
         (one_loss, one_weights), (two_loss, two_weights) = values[name]
         np.testing.assert_allclose(two_loss, one_loss, rtol=1e-4, err_msg=name)

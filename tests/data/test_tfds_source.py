@@ -67,31 +67,14 @@ def test_download_prepares_a_missing_data_set(tmp_path):
     assert len(load_tfds("kerasssl_tiny_shapes", "test", data_dir=str(tmp_path))) == 4
 
 
-class KerassslUnreachable(tfds.core.GeneratorBasedBuilder):
-    """A builder whose download URL does not answer, as any real one offline."""
-
-    VERSION = tfds.core.Version("1.0.0")
-
-    def _info(self):
-        return tfds.core.DatasetInfo(
-            builder=self,
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Image(shape=(6, 6, 3)),
-                    "label": tfds.features.ClassLabel(num_classes=2),
-                }
-            ),
-            supervised_keys=("image", "label"),
-        )
+class KerassslUnreachable(KerassslTinyShapes):
+    """KerassslTinyShapes behind a download URL that does not answer, as any real one offline."""
 
     def _split_generators(self, dl_manager):
         # Fails as a download does offline. Not a real download from a dead address: tfds
         # retries those with back-off for minutes before it gives up.
         del dl_manager
         raise ConnectionError("no network: the download of kerasssl_unreachable failed")
-
-    def _generate_examples(self):
-        yield from ()
 
 
 def test_offline_download_error_names_data_dir_and_download_false(tmp_path):

@@ -3,7 +3,6 @@ TensorBoard scalars and the averaged model.keras."""
 
 import contextlib
 import csv
-import importlib.util
 import io
 import json
 import pathlib
@@ -16,15 +15,13 @@ import tensorflow as tf
 from kerasssl import files, train
 from kerasssl.algorithms.divide_mix import DivideMix
 from kerasssl.experiments import divide_mix
+from kerasssl.testing import recipe_config
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "dividemix_digits.py"
 
 
 def _config(verbose):
-    spec = importlib.util.spec_from_file_location("dividemix_digits", RECIPE)
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    config = recipe.get_config("smoke")  # 1 warm-up and 2 DivideMix epochs of one step
+    config = recipe_config(RECIPE)  # 1 warm-up and 2 DivideMix epochs of one step
     config.train.verbose = str(verbose)
     return config
 

@@ -1,6 +1,5 @@
 """noisy_student_cifar10:pretrained: the teacher and every student start from the given weights."""
 
-import importlib.util
 import pathlib
 
 import keras
@@ -10,15 +9,13 @@ import pytest
 from kerasssl import train
 from kerasssl.experiments import context as shared
 from kerasssl.experiments.noisy_student import student_model_config
+from kerasssl.testing import recipe_config
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "noisy_student_cifar10.py"
 
 
 def _config(arg="pretrained"):
-    spec = importlib.util.spec_from_file_location("noisy_student_cifar10", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+    return recipe_config(RECIPE, arg)
 
 
 def _backbone_file(tmp_path, application):

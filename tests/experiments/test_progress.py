@@ -1,22 +1,15 @@
 """Multi-phase runs say which phase they are in, and say nothing at verbose=0."""
 
-import importlib.util
-import pathlib
-
 import ml_collections
 import pytest
 
 from kerasssl import train
 from kerasssl.experiments import progress
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
+from kerasssl.testing import recipe_config
 
 
 def _recipe_config(name):
-    spec = importlib.util.spec_from_file_location(name, RECIPES / f"{name}.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    config = recipe.get_config("smoke")
+    config = recipe_config(name)
     if config.data.source != "digits":  # the CIFAR-10 recipes, on the built-in data
         config.data.source, config.data.root = "digits", ""
     config.train.verbose = "1"

@@ -1,6 +1,5 @@
 """Transfer learning: what each phase freezes, end to end on a pretrained EfficientNet-B0."""
 
-import importlib.util
 import json
 import pathlib
 
@@ -10,6 +9,7 @@ import pytest
 
 from kerasssl import train
 from kerasssl.models.fine_tuning import freeze_backbone, unfreeze_backbone
+from kerasssl.testing import recipe_config
 
 RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "transfer_efficientnet.py"
 
@@ -60,10 +60,7 @@ def test_freeze_backbone_needs_the_classifier_layer():
 
 def _recipe_config(tmp_path, pretrained_b0=True):
     """The recipe's smoke on a 3-class npz; a pretrained B0, or a random tiny ResNet (fast)."""
-    spec = importlib.util.spec_from_file_location("transfer_efficientnet", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("smoke")
+    config = recipe_config(RECIPE)
     rng = np.random.default_rng(0)
     arrays = {
         f"{key}_{split}": value

@@ -9,6 +9,7 @@ import pytest
 
 from kerasssl import recipe_defaults, train
 from kerasssl.optimizers import AdaBound, build_optimizer, step_bounds
+from kerasssl.testing import Interrupt, InterruptFit
 
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-8
 
@@ -154,15 +155,6 @@ def test_build_optimizer_coupled_mode_leaves_decay_to_the_loss():
     assert not optimizer.weight_decay
 
 
-class _Interrupt(Exception):
-    pass
-
-
-class _InterruptAfterFirstEpoch(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        raise _Interrupt()
-
-
 def _smoke_config():
     config = recipe_defaults.smoke(recipe_defaults.base_config())  # digits, resnet_tiny
     config.train.optimizer = "amsbound"
@@ -178,8 +170,8 @@ def test_trains_a_smoke_recipe_and_resumes_exactly(tmp_path):
     straight = keras.saving.load_model(tmp_path / "straight" / "model.keras").get_weights()
 
     resumed = tmp_path / "resumed"
-    with pytest.raises(_Interrupt):
-        train.train_and_evaluate(_smoke_config(), resumed, [_InterruptAfterFirstEpoch()])
+    with pytest.raises(Interrupt):
+        train.train_and_evaluate(_smoke_config(), resumed, [InterruptFit(0, epoch=0)])
     train.train_and_evaluate(_smoke_config(), resumed)
     for expected, actual in zip(
         straight, keras.saving.load_model(resumed / "model.keras").get_weights(), strict=True

@@ -92,6 +92,14 @@ MIRRORED_SCRIPT = """
         runs.append(("supervised_digits", "mirrored", False))
     for recipe, strategy, sync_batch_norm in runs:
         config = smoke_config(recipe)
+        # Dropout and stochastic depth draw one mask per replica slice, one device one mask
+        # for the whole batch: equally random, not equal. The comparison turns them off.
+        if recipe == "noisy_student_digits":
+            config.noisy_student.student_model.kwargs.dropout_rate = 0.0
+            config.noisy_student.student_model.kwargs.stochastic_depth_rate = 0.0
+        if recipe == "mpl_cifar10":
+            config.meta_pseudo_labels.student_dropout_rate = 0.0
+            config.meta_pseudo_labels.teacher_dropout_rate = 0.0
         config.distribute.strategy = strategy
         config.model.sync_batch_norm = sync_batch_norm
         name = strategy + ("" if sync_batch_norm else "_unsynchronized")
@@ -144,9 +152,14 @@ def test_mirrored_supervised_matches_one_device(tmp_path):
     assert not results["odd_workdir_exists"]
 
 
+# DivideMix is not here: its MixMatch step draws the mixing weight and partners per replica
+# (each replica mixes within its own slice; the one-GPU reference mixes the whole batch), so
+# its mirrored weights differ from one device's; its warm-up is compared in
+# tests/algorithms/test_divide_mix.py, and two workers equal one mirrored process for it
+# (tests/test_multi_worker.py).
 @pytest.mark.slow
 def test_mirrored_matches_one_device_for_every_family(tmp_path):
-    families = ["distillation_digits", "noisy_student_digits", "dividemix_digits", "mpl_cifar10"]
+    families = ["distillation_digits", "noisy_student_digits", "mpl_cifar10"]
     results = run_mirrored(tmp_path, families)
     for recipe in families:
         assert_mirrored_matches_one_device(results, recipe)

@@ -36,6 +36,7 @@ def _weights(workdir):
     return keras.saving.load_model(workdir / "model.keras").get_weights()
 
 
+@pytest.mark.long
 def test_interrupted_run_resumes_at_the_next_epoch_and_matches_an_uninterrupted_run(tmp_path):
     straight = tmp_path / "straight"
     train.train_and_evaluate(_config(), straight)
@@ -56,6 +57,7 @@ def test_interrupted_run_resumes_at_the_next_epoch_and_matches_an_uninterrupted_
         np.testing.assert_allclose(left, right, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.long
 def test_same_seed_same_metrics(tmp_path):
     first = train.train_and_evaluate(_config(epochs=1), tmp_path / "a")
     second = train.train_and_evaluate(_config(epochs=1), tmp_path / "b")

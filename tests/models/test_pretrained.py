@@ -113,6 +113,7 @@ def test_backbone_only_gets_a_new_head_and_the_same_features(tmp_path):
     )
 
 
+@pytest.mark.long
 def test_backbone_only_from_a_file_with_a_classifier(b0_file):
     path = b0_file
     images = _images()
@@ -132,6 +133,7 @@ def test_backbone_only_from_a_file_with_a_classifier(b0_file):
     _assert_close(features(images), pooled(images))
 
 
+@pytest.mark.long
 def test_resnet50_gives_the_keras_applications_logits_on_raw_rgb_images(tmp_path):
     path = _weight_file(tmp_path, "ResNet50")
     images = _images()

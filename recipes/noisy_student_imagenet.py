@@ -17,9 +17,9 @@ per class kept, the "ImageNet-10%" protocol of the SSL papers), so the paper's a
 carry over. Its optimizer is RMSProp with exponential decay (EfficientNet's); kerasssl's SGD
 with warm-up + cosine is used, and the teacher's and student's epochs, batch and learning rate
 are kerasssl's defaults (`config.train`), not the paper's: set them for a real run.
-Its B7 runs at 600 x 600; `image_size` keeps that, but kerasssl's tfds source decodes a split
-into memory (1.4 TB of uint8 at 600 x 600, 193 GB at --config.data.image_size=224): a
-streaming source is not implemented yet.
+Its B7 runs at 600 x 600; `image_size` keeps that, and the split streams a batch at a time
+(`config.data.streaming`: build it with `tfds build imagenet2012 --file_format=array_record`;
+decoded into memory it would take 1.4 TB of uint8 at 600 x 600).
 Runtime: NOT run here (no accelerator, no ImageNet); the paper gives none for this setting.
 The paper's top-1 accuracy, for reference only (JFT pool, EfficientNet-L2 student): 88.4%.
 Offline without a prepared copy in data_dir the run stops before writing anything, naming the
@@ -46,6 +46,7 @@ def paper_values(config):
     config.data.source = "tfds"
     config.data.name = "imagenet2012"
     config.data.download = False  # tfds cannot download ImageNet: a prepared copy is read
+    config.data.streaming = True  # ImageNet does not fit in memory: read a batch at a time
     config.data.test_split = "validation"  # ImageNet's 50,000 validation images
     config.data.validation_size = 0
     config.data.labels_per_class = 128  # ImageNet-10%: the pool is the other 90%
@@ -78,6 +79,7 @@ def smoke(config):
     """Shrinks the paper's run to seconds: tiny networks, 32 x 32 images, one-step epochs."""
     recipe_defaults.smoke(config)
     config.data.image_size = 32
+    config.data.streaming = False  # tfds' mock data is read in memory
     config.data.labels_per_class = 1
     section = config.noisy_student
     section.student_model.name = "resnet_tiny"

@@ -143,6 +143,7 @@ def test_bag_of_tricks_preset_has_the_papers_values():
     config = config_of("supervised_imagenet", "paper")
     assert config.algorithm == "supervised"
     assert (config.data.source, config.data.name) == ("tfds", "imagenet2012")
+    assert config.data.streaming  # 1.28M images: read a batch at a time, never whole
     assert config.data.test_split == "validation" and config.data.image_size == 224
     assert config.model.name == "resnet50_d" and config.model.kwargs.zero_gamma
     assert not config.model.sync_batch_norm and config.distribute.strategy == "mirrored"
@@ -182,6 +183,7 @@ def test_noisy_student_preset_has_the_papers_values():
     config = config_of("noisy_student_imagenet", "paper")
     assert config.algorithm == "noisy_student"
     assert (config.data.source, config.data.name) == ("tfds", "imagenet2012")
+    assert config.data.streaming  # 1.28M images: read a batch at a time, never whole
     assert config.model.name == "efficientnet_b7" and config.model.sync_batch_norm
     section = config.noisy_student
     assert section.student_model.name == "efficientnet_b7"

@@ -2,12 +2,12 @@
 
 Three tiers, so `make test` stays quick on 2 cores while every check still runs in CI:
     default     unit tests and one end-to-end run of each path (`make test`).
-    long        end-to-end runs of 20 s or more on 2 cores whose path the default tier also
-                runs in a shorter form: every recipe's CLI smoke, every notebook's kernel run,
-                DivideMix's reference-schedule, kill and mirrored runs, the pretrained big
-                networks' head swaps and logits, test_train's resume and same-seed runs
-                (test_resume checks both bit for bit in the default tier) (`--run-long`,
-                `make test-long`; `.ci/run` runs this tier after `make test`).
+    long        end-to-end runs of 15 s or more on 2 cores whose path the default tier
+                also runs in a shorter form: every recipe's CLI smoke but one, the
+                notebooks' kernel runs, DivideMix's reference-schedule, kill and mirrored
+                runs, the pretrained big networks' head swaps and logits, test_train's
+                resume and same-seed runs (test_resume checks both bit for bit by default)
+                (`--run-long`, `make test-long`; `.ci/run` runs it after `make test`).
     slow        large models and real training (`--run-slow`, `make test-slow`; implies long).
 """
 

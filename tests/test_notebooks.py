@@ -159,17 +159,11 @@ def test_tensorflow_start_up_lines_are_dropped_and_the_rest_kept():
     ]
 
 
-# The quickstart's kernel run is in the default suite; the others (20-65 s each on 2 cores)
-# with --run-long (CI does).
+# A kernel run takes 20-65 s on 2 cores: the long tier (--run-long; CI runs it). The default
+# suite checks the notebooks' header, stored outputs and set-up cell above.
 @pytest.mark.notebooks
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(path, marks=() if path.stem == "quickstart" else pytest.mark.long)
-        for path in NOTEBOOKS
-    ],
-    ids=[path.stem for path in NOTEBOOKS],
-)
+@pytest.mark.long
+@by_name
 def test_notebook_runs_in_smoke_mode_and_every_plot_cell_draws(path, monkeypatch, tmp_path):
     monkeypatch.delenv("KERASSSL_REPO", raising=False)  # found from the notebook's folder
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the kernel's run folders (tempfile.mkdtemp)

@@ -254,13 +254,15 @@ def mock_tfds(examples_per_class):
         yield
 
 
-# mpl_cifar10:paper's smoke (fine-tuning included) takes about 25 s on 2 cores: long tier.
+# The two longest smokes (mpl_cifar10:paper with its fine-tuning, about 25 s on 2 cores, and
+# noisy_student_imagenet's rounds, about 15 s) are in the long tier; the other families' in
+# the default one.
+LONG_SMOKES = ("mpl_cifar10:paper", "noisy_student_imagenet:smoke")
+
+
 @pytest.mark.parametrize(
     "run",
-    [
-        pytest.param(run, marks=pytest.mark.long if run.startswith("mpl_cifar10") else ())
-        for run in SMOKES
-    ],
+    [pytest.param(run, marks=pytest.mark.long if run in LONG_SMOKES else ()) for run in SMOKES],
 )
 def test_paper_preset_smoke_runs_on_mock_tfds_data(run, tmp_path):
     config = SMOKES[run]()

@@ -10,10 +10,8 @@ probabilities (the same batches through the same teacher) and the same selection
 import pathlib
 import shlex
 
-from kerasssl.experiments import progress
 from kerasssl.experiments import teacher_student as phases
 from kerasssl.pseudo_labels import (
-    label_images,
     read_shards,
     select_confident_balanced,
     select_top_k_per_class,
@@ -101,14 +99,7 @@ def billion_scale_selection(config, teacher, teacher_folder, data, folder, workd
     """The top-K-per-class `Selection` (hard labels) of `teacher` over the pool."""
     section = config.billion_scale
     if not uses_beam(config):
-        label_images(
-            teacher,
-            data.unlabeled.images,
-            folder,
-            shard_size=section.shard_size,
-            batch_size=config.train.eval_batch_size,
-            verbose=progress.progress_bar_verbosity(config.train),
-        )
+        phases.label_pool(teacher, data, folder, config, section.shard_size)
         # Streams the shards: memory O(K x classes) besides one shard.
         return select_top_k_per_class(read_shards(folder), section.k, section.p)
     _, beam_selection = beam_modules(config.pseudo_labels.runner)

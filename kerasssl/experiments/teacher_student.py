@@ -105,17 +105,22 @@ def check_unlabeled(data):
         )
 
 
-def pseudo_label(teacher, data, folder, config, section):
-    """Runs (or resumes) the labeling job of `teacher` over the unlabeled pool."""
-    check_unlabeled(data)
+def label_pool(teacher, data, folder, config, shard_size):
+    """Runs (or resumes) the in-process labeling job of `teacher` over the unlabeled pool."""
     label_images(
         teacher,
         data.unlabeled.images,
         folder,
-        shard_size=section.shard_size,
+        shard_size=shard_size,
         batch_size=config.train.eval_batch_size,
         verbose=progress.progress_bar_verbosity(config.train),
     )
+
+
+def pseudo_label(teacher, data, folder, config, section):
+    """Runs (or resumes) the labeling job of `teacher` over the unlabeled pool."""
+    check_unlabeled(data)
+    label_pool(teacher, data, folder, config, section.shard_size)
     return load_probabilities(folder)
 
 

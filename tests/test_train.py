@@ -97,12 +97,19 @@ def test_label_noise_is_injected_and_reported(tmp_path):
         ("algorithm", "magic", "config.algorithm"),
         ("train.dtype_policy", "float16", "dtype_policy"),
         ("train.batch_size", 0, "batch_size"),
+        ("data.labels_per_class", 5000, "labels_per_class"),
+        ("data.source", "web", "data source"),
+        ("data.noise.rate", 1.5, "rate"),
+        ("model.name", "resnet9000", "resnet9000"),
     ],
 )
 def test_bad_config_values(field, value, message, tmp_path):
     config = _config()
     section, _, name = field.rpartition(".")
-    setattr(config[section] if section else config, name, value)
+    owner = config
+    for part in filter(None, section.split(".")):
+        owner = owner[part]
+    setattr(owner, name, value)
     with pytest.raises(ValueError, match=message):
         train.train_and_evaluate(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()

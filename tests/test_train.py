@@ -69,9 +69,14 @@ def test_same_seed_same_metrics(tmp_path):
 
 
 def test_finished_run_is_only_evaluated_again(tmp_path):
-    train.train_and_evaluate(_config(epochs=1), tmp_path)
+    first = train.train_and_evaluate(_config(epochs=1), tmp_path)
     again = train.train_and_evaluate(_config(epochs=1), tmp_path)
     assert again["epochs_run_this_time"] == 0
+    # The run's cost is kept: the re-evaluation adds its seconds, never replaces them.
+    assert 0 < first["wall_seconds"] < again["wall_seconds"]
+    assert (
+        json.loads((tmp_path / "metrics.json").read_text())["wall_seconds"] == again["wall_seconds"]
+    )
 
 
 def test_mixed_bfloat16_run_keeps_float32_logits_and_restores_the_policy(tmp_path):

@@ -9,7 +9,12 @@ from kerasssl.algorithms.class_counts import check_same_classes
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature
 from kerasssl.algorithms.training_batch_build import TrainingBatchBuild
-from kerasssl.algorithms.uda import MASK_ON, soft_cross_entropy, uda_loss
+from kerasssl.algorithms.uda import (
+    MASK_ON,
+    smoothed_confidence_ceiling,
+    soft_cross_entropy,
+    uda_loss,
+)
 
 PSEUDO_LABELS = ("argmax", "sample")
 PSEUDO_LABEL_VIEWS = ("strong", "weak")
@@ -174,6 +179,18 @@ class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Mod
             raise ValueError(f"baseline_decay must be in [0, 1), got {baseline_decay}.")
         if not 0.0 <= confidence_threshold <= 1.0:
             raise ValueError(f"confidence_threshold must be in [0, 1], got {confidence_threshold}.")
+        ceiling = smoothed_confidence_ceiling(
+            label_smoothing, num_classes, uda_temperature, mask_on
+        )
+        if uda_weight > 0 and confidence_threshold > ceiling:
+            raise ValueError(
+                f"confidence_threshold={confidence_threshold} on the {mask_on} weak-view "
+                f"distribution is above {ceiling:.3f}, the confidence a teacher trained with "
+                f"label_smoothing={label_smoothing} aims for on {num_classes} classes: the UDA "
+                "mask would (almost) never open and uda_weight would train nothing. Lower the "
+                f"threshold below {ceiling:.3f}, mask on the sharpened distribution "
+                "(mask_on='sharpened'), or set label_smoothing=0 (config.meta_pseudo_labels)."
+            )
         for name, value in (
             ("uda_weight", uda_weight),
             ("uda_rampup_steps", uda_rampup_steps),

@@ -8,7 +8,7 @@ from tensorflow.python.framework import config as tf_config
 
 from kerasssl import losses
 from kerasssl.algorithms.meta_pseudo_labels import MetaPseudoLabels
-from kerasssl.algorithms.uda import soft_cross_entropy, uda_loss
+from kerasssl.algorithms.uda import smoothed_confidence_ceiling, soft_cross_entropy, uda_loss
 from kerasssl.testing import run_on_two_cpus
 
 
@@ -249,6 +249,30 @@ def test_uda_mask_on_the_sharpened_or_the_plain_distribution():
     assert (float(sharpened_rate), float(plain_rate)) == (1.0, 0.0)
     with pytest.raises(ValueError, match="mask_on"):
         uda_loss(weak, strong, mask_on="soft")
+
+
+def test_a_uda_mask_that_smoothing_keeps_shut_is_refused():
+    # A prediction equal to the smoothed target: 1 - e + e / C plain, sharpened above it.
+    assert smoothed_confidence_ceiling(0.15, 10) == pytest.approx(0.865)
+    target = np.full((1, 10), 0.015, "float32")
+    target[0, 0] = 0.865
+    for mask_on in ("plain", "sharpened"):
+        ceiling = smoothed_confidence_ceiling(0.15, 10, 0.7, mask_on)
+        weak = np.log(target)
+        _, rate = uda_loss(weak, weak, 0.7, ceiling - 1e-4, mask_on)
+        assert float(rate) == 1.0, mask_on
+        _, rate = uda_loss(weak, weak, 0.7, ceiling + 1e-4, mask_on)
+        assert float(rate) == 0.0, mask_on
+    assert smoothed_confidence_ceiling(0.15, 10, 0.7, "sharpened") == pytest.approx(0.973, abs=1e-3)
+    # mpl_cifar10's measured plain 0.95 mask with the codes' smoothing 0.15: never open.
+    ten = (_tiny_model(num_classes=10), _tiny_model(num_classes=10, seed=1))
+    with pytest.raises(ValueError, match=r"above 0\.865.*label_smoothing=0"):
+        MetaPseudoLabels(*ten, mask_on="plain", confidence_threshold=0.95, label_smoothing=0.15)
+    # Each way out is accepted: a lower threshold, the sharpened mask, no smoothing, no UDA.
+    MetaPseudoLabels(*ten, mask_on="plain", confidence_threshold=0.85, label_smoothing=0.15)
+    MetaPseudoLabels(*ten, mask_on="sharpened", confidence_threshold=0.95, label_smoothing=0.15)
+    MetaPseudoLabels(*ten, mask_on="plain", confidence_threshold=0.95, label_smoothing=0.0)
+    MetaPseudoLabels(*ten, mask_on="plain", confidence_threshold=0.95, uda_weight=0.0)
 
 
 @pytest.mark.parametrize("mask_on", ["sharpened", "plain"])

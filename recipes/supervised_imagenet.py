@@ -32,17 +32,8 @@ PRESETS = {
 def paper_values(config):
     """Bag of Tricks' values (He et al., CVPR 2019; section numbers of the paper)."""
     config.algorithm = "supervised"
-    config.data.source = "tfds"
-    config.data.name = "imagenet2012"
-    # Read from a prepared copy: tfds cannot download ImageNet, and no host of a cluster
-    # should try mid-job.
-    config.data.download = False
-    config.data.streaming = True  # ImageNet does not fit in memory: read a batch at a time
-    # The paper reports on ImageNet's 50,000 validation images and tunes nothing on them here:
-    # no split carved from train; the "test" split is ImageNet's validation set.
-    config.data.validation_size = 0
-    config.data.test_split = "validation"
-    config.data.image_size = 224  # 224 x 224 training crops (section 2.1)
+    # Streamed from a prepared tfds copy; reported on ImageNet's validation images.
+    recipe_defaults.imagenet_data(config.data, image_size=224)  # 224 x 224 crops (section 2.1)
     # Not the paper's augmentation (random-resized crop of 8-100% of the area, aspect 3/4-4/3,
     # colour jitter 0.4, PCA lighting 0.1, section 2.1): kerasssl has no such view yet, so the
     # images are resized to 224 x 224 and flipped and translated.
@@ -84,9 +75,7 @@ def paper_values(config):
 
 def smoke(config):
     """Shrinks the paper's run to seconds: tiny model, 32 x 32 images, one-step epochs."""
-    recipe_defaults.smoke(config)
-    config.data.image_size = 32
-    config.data.streaming = False  # tfds' mock data is read in memory
+    recipe_defaults.imagenet_smoke(config)
     config.distribute.strategy = "auto"
     return config
 

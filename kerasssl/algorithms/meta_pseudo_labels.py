@@ -179,18 +179,6 @@ class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Mod
             raise ValueError(f"baseline_decay must be in [0, 1), got {baseline_decay}.")
         if not 0.0 <= confidence_threshold <= 1.0:
             raise ValueError(f"confidence_threshold must be in [0, 1], got {confidence_threshold}.")
-        ceiling = smoothed_confidence_ceiling(
-            label_smoothing, num_classes, uda_temperature, mask_on
-        )
-        if uda_weight > 0 and confidence_threshold > ceiling:
-            raise ValueError(
-                f"confidence_threshold={confidence_threshold} on the {mask_on} weak-view "
-                f"distribution is above {ceiling:.3f}, the confidence a teacher trained with "
-                f"label_smoothing={label_smoothing} aims for on {num_classes} classes: the UDA "
-                "mask would (almost) never open and uda_weight would train nothing. Lower the "
-                f"threshold below {ceiling:.3f}, mask on the sharpened distribution "
-                "(mask_on='sharpened'), or set label_smoothing=0 (config.meta_pseudo_labels)."
-            )
         for name, value in (
             ("uda_weight", uda_weight),
             ("uda_rampup_steps", uda_rampup_steps),
@@ -219,6 +207,7 @@ class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Mod
         self.weak_view = weak_view
         self.strong_view = strong_view
         self.l2_weight_decay = float(l2_weight_decay)
+        self._check_mask_can_open()  # unbuilt networks: again when build knows the classes
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Every replica computes the same value (all-reduced h), so "mean" keeps it unchanged.
@@ -247,7 +236,26 @@ class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Mod
         # calls this on its first labeled batch. Networks made without an input shape are built
         # here, and their class counts checked before any loss is computed.
         self.num_classes = check_same_classes(self.teacher, self.student, tuple(input_shape[1:]))
+        self._check_mask_can_open()
         self.built = True
+
+    def _check_mask_can_open(self):
+        """ValueError when label smoothing keeps the UDA mask shut (once the classes are known)."""
+        if self.num_classes is None or not self.uda_weight:
+            return
+        ceiling = smoothed_confidence_ceiling(
+            self.label_smoothing, self.num_classes, self.uda_temperature, self.mask_on
+        )
+        if self.confidence_threshold > ceiling:
+            raise ValueError(
+                f"confidence_threshold={self.confidence_threshold} on the {self.mask_on} "
+                f"weak-view distribution is above {ceiling:.3f}, the confidence a teacher "
+                f"trained with label_smoothing={self.label_smoothing} aims for on "
+                f"{self.num_classes} classes: the UDA mask would (almost) never open and "
+                f"uda_weight would train nothing. Lower the threshold below {ceiling:.3f}, mask "
+                "on the sharpened distribution (mask_on='sharpened'), or set label_smoothing=0 "
+                "(config.meta_pseudo_labels)."
+            )
 
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)

@@ -268,6 +268,16 @@ def test_a_uda_mask_that_smoothing_keeps_shut_is_refused():
     ten = (_tiny_model(num_classes=10), _tiny_model(num_classes=10, seed=1))
     with pytest.raises(ValueError, match=r"above 0\.865.*label_smoothing=0"):
         MetaPseudoLabels(*ten, mask_on="plain", confidence_threshold=0.95, label_smoothing=0.15)
+    # Networks without an input shape: checked when the first batch builds the algorithm.
+    unbuilt = MetaPseudoLabels(
+        keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)]),
+        keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)]),
+        mask_on="plain",
+        confidence_threshold=0.95,
+        label_smoothing=0.15,
+    )
+    with pytest.raises(ValueError, match=r"above 0\.865"):
+        unbuilt.build((None, 4, 4, 3))
     # Each way out is accepted: a lower threshold, the sharpened mask, no smoothing, no UDA.
     MetaPseudoLabels(*ten, mask_on="plain", confidence_threshold=0.85, label_smoothing=0.15)
     MetaPseudoLabels(*ten, mask_on="sharpened", confidence_threshold=0.95, label_smoothing=0.15)

@@ -23,7 +23,8 @@ demo: install
 		--workdir=runs/demo | grep -E '^(teacher_test_accuracy|student_test_accuracy_per_round|test_accuracy|run folder)'"
 
 # Both cores (pytest-xdist); a file's tests stay on one worker, so module fixtures are shared.
-PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile
+# Files go out in collection order, the heaviest first (tests/conftest.py: HEAVIEST_FILES).
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 test: install
 	$(PYTEST)

@@ -30,6 +30,8 @@ def _check_rows(tool, rows, methods):
         assert f"| {method} |" in table
 
 
+# Long: three smoke runs (the default tier checks the table's arithmetic and the budget).
+@pytest.mark.long
 def test_smoke_comparison_prints_one_table(tool, tmp_path):
     rows = tool.compare("digits", tmp_path, methods=("supervised", "fixmatch"), smoke=True)
     _check_rows(tool, rows, ["supervised", "fixmatch"])

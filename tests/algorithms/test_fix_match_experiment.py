@@ -94,6 +94,8 @@ class RecordFlexState(keras.callbacks.Callback):
         self.end = self.model.selected_labels.numpy().copy()
 
 
+# Long: two FlexMatch runs and a resume (the default tier runs FixMatch end to end above).
+@pytest.mark.long
 def test_resume_keeps_the_flexmatch_state(tmp_path):
     straight = RecordFlexState()
     train.train_and_evaluate(_digits(3, "flex"), tmp_path / "straight", callbacks=[straight])

@@ -76,6 +76,8 @@ def test_beta_quantile_inverts_the_beta_cdf():
     np.testing.assert_allclose(beta_quantile(probabilities, 1.0, 1.0), probabilities, atol=1e-6)
 
 
+# Long: XLA compiles the bisection (tests/test_jit_compile.py compiles the whole steps).
+@pytest.mark.long
 def test_mix_coefficient_compiles_with_xla_and_repeats_with_its_seed():
     # keras.random.beta (StatelessRandomGammaV3) has no XLA kernel; this draw must compile.
     def draws(seed):

@@ -10,6 +10,9 @@ from kerasssl.models import get_model
 from kerasssl.testing import recipe_config
 
 
+# Long: two rounds, then a resume (the default tier runs one round end to end in
+# tests/experiments/test_progress.py and a killed round-1 resume in tests/test_resume.py).
+@pytest.mark.long
 def test_two_rounds_keep_every_round_and_a_killed_run_resumes_at_the_unfinished_one(tmp_path):
     config = recipe_config("noisy_student_digits")
     config.train.verbose = "0"

@@ -100,6 +100,8 @@ def test_model_file_is_the_averaged_network_and_evaluates_as_the_run(finished_ru
     assert evaluated["test_loss"] == pytest.approx(metrics["test_loss"], rel=1e-6)
 
 
+# Long: three more DivideMix runs (the default tier keeps the shared finished run's checks).
+@pytest.mark.long
 def test_a_kill_around_the_state_save_leaves_history_csv_without_duplicates(
     tmp_path, monkeypatch, capsys, finished_run
 ):

@@ -1,7 +1,5 @@
 """Noisy Student's selection streamed over probability shards, in memory independent of the pool."""
 
-import heapq
-
 import numpy as np
 
 from kerasssl.pseudo_labels import noisy_student_selection
@@ -14,10 +12,13 @@ class ConfidentBalancedSelection:
     The same `Selection` (indices, targets, confidences, row for row) as
     `select_confident_balanced` on the whole [N, num_classes] matrix, which at JFT scale (130M
     images x 1000 classes) would take 520 GB. Memory, whatever the pool size N:
-    - `images_per_class` > 0: one min-heap per class of at most `images_per_class`
-      (confidence, index) pairs, O(images_per_class x num_classes);
-    - `images_per_class` == 0 (no balancing): the index and confidence (12 bytes) of every
-      kept image, which is the size of the output itself;
+    - `images_per_class` > 0: per class, its most confident `images_per_class` (confidence,
+      index) pairs so far and those offered since, which are merged into them (a stable sort,
+      then truncation) once they outnumber them: at most 2 x images_per_class pairs of 12
+      bytes per class between batches, O(images_per_class x num_classes). Once a class holds
+      its count, an image enters only if it beats the class's least confident one;
+    - `images_per_class` == 0 (no balancing): the index, confidence and class (16 bytes) of
+      every kept image, which is the size of the output itself;
     plus the batch being offered. Soft targets are O(selected x num_classes): `result` asks
     `probabilities_of` for the selected rows only (`labeling_job.read_rows` reads them from
     the shards, one shard at a time).
@@ -55,11 +56,13 @@ class ConfidentBalancedSelection:
         self.num_classes = int(num_classes)
         self.confidence_threshold = confidence_threshold
         self.images_per_class = int(images_per_class)
-        # Balanced: heapq keeps the smallest at [0]; (confidence, -index) evicts the least
-        # confident, and among equal confidences the later image.
-        self.heaps = [[] for _ in range(self.num_classes)]
-        # Unbalanced: every kept image's (indices, confidences) parts, per class.
-        self.kept = [[] for _ in range(self.num_classes)]
+        # Balanced: per class, the best (confidences, indices) so far, best first, at most
+        # images_per_class; and the candidates offered since, merged in when they outnumber it.
+        self.best = [(np.zeros(0, np.float32), np.zeros(0, np.int64))] * self.num_classes
+        self.pending = [[] for _ in range(self.num_classes)]
+        self.pending_sizes = [0] * self.num_classes
+        # Unbalanced: every kept image's (indices, confidences, classes), one part per batch.
+        self.kept = []
         self.num_seen = 0
         self.highest_confidence = -np.inf
 
@@ -78,28 +81,42 @@ class ConfidentBalancedSelection:
         classes, confidences = noisy_student_selection.argmax_confidences(probabilities)
         self.highest_confidence = max(self.highest_confidence, float(confidences.max()))
         rows = np.flatnonzero(confidences >= self.confidence_threshold)
+        if not self.images_per_class:
+            self.kept.append((start_index + rows, confidences[rows], classes[rows]))
+            return
         # Grouped by class, each group best first, ties to the earlier row.
         rows = rows[np.lexsort((rows, -confidences[rows], classes[rows]))]
         boundaries = np.flatnonzero(np.diff(classes[rows])) + 1
         for group in np.split(rows, boundaries) if len(rows) else ():
-            class_id = int(classes[group[0]])
-            if not self.images_per_class:
-                self.kept[class_id].append((start_index + group, confidences[group]))
-                continue
-            # Only the batch's own most confident images_per_class can enter the heap.
+            # Only the batch's own most confident images_per_class can enter.
             group = group[: self.images_per_class]
-            self._offer(self.heaps[class_id], group, confidences, start_index)
+            self._offer(int(classes[group[0]]), confidences[group], start_index + group)
 
-    def _offer(self, heap, group, confidences, start_index):
-        """Pushes a class's best-first rows into its heap until one cannot enter."""
-        for row, confidence in zip(group.tolist(), confidences[group].tolist(), strict=True):
-            item = (confidence, -(start_index + row))
-            if len(heap) < self.images_per_class:
-                heapq.heappush(heap, item)
-            elif item > heap[0]:
-                heapq.heapreplace(heap, item)
-            else:
-                break  # the rest are no better: the group is sorted best first
+    def _offer(self, class_id, confidences, indices):
+        best_confidences, best_indices = self.best[class_id]
+        if len(best_indices) == self.images_per_class:
+            # A full class only takes images that beat its least confident one (ties: the
+            # earlier image): the others can never be among its final best.
+            last_confidence, last_index = best_confidences[-1], best_indices[-1]
+            enters = (confidences > last_confidence) | (
+                (confidences == last_confidence) & (indices < last_index)
+            )
+            confidences, indices = confidences[enters], indices[enters]
+            if len(indices) == 0:
+                return
+        self.pending[class_id].append((confidences, indices))
+        self.pending_sizes[class_id] += len(indices)
+        if self.pending_sizes[class_id] > self.images_per_class:
+            self._merge(class_id)
+
+    def _merge(self, class_id):
+        """Merges a class's pending candidates into its best, keeping images_per_class."""
+        parts = [self.best[class_id], *self.pending[class_id]]
+        confidences = np.concatenate([part[0] for part in parts])
+        indices = np.concatenate([part[1] for part in parts])
+        order = np.lexsort((indices, -confidences))[: self.images_per_class]
+        self.best[class_id] = confidences[order], indices[order]
+        self.pending[class_id], self.pending_sizes[class_id] = [], 0
 
     def result(self, probabilities_of=None):
         """The `Selection`, rows grouped by class, most confident first.
@@ -116,40 +133,46 @@ class ConfidentBalancedSelection:
                 "no probabilities were offered: label a non-empty unlabeled pool first, then "
                 "call update with each shard."
             )
-        chosen, classes, empty_classes = [], [], []
-        for class_id in range(self.num_classes):
-            indices, confidences = self._members(class_id)
-            if len(indices) == 0:
-                empty_classes.append(class_id)
-                continue
-            if self.images_per_class:
-                # Cycles copies in order of confidence (the heap holds at most the count).
-                order = np.resize(np.arange(len(indices)), self.images_per_class)
-                indices, confidences = indices[order], confidences[order]
-            chosen.append((indices, confidences))
-            classes.append(np.full(len(indices), class_id, np.int64))
-        if not chosen:
+        indices, confidences, classes = (
+            self._balanced() if self.images_per_class else self._unbalanced()
+        )
+        if len(indices) == 0:
             raise noisy_student_selection.everything_filtered_error(
                 self.confidence_threshold, self.num_seen, self.highest_confidence
             )
+        empty_classes = np.setdiff1d(np.arange(self.num_classes), classes).tolist()
         if empty_classes:
             noisy_student_selection.warn_empty_classes(empty_classes, self.confidence_threshold)
-        indices = np.concatenate([part for part, _ in chosen]).astype(np.int64)
-        confidences = np.concatenate([part for _, part in chosen]).astype(np.float32)
         if probabilities_of is None:
-            targets = np.concatenate(classes)
+            targets = classes
         else:
             targets = np.asarray(probabilities_of(indices), np.float32)
         return Selection(indices, targets, confidences)
 
-    def _members(self, class_id):
-        """(indices int64, confidences float32) of a class's selected images, best first."""
-        if self.images_per_class:
-            ranked = sorted(self.heaps[class_id], reverse=True)
-            indices = np.array([-negative for _, negative in ranked], np.int64)
-            return indices, np.array([confidence for confidence, _ in ranked], np.float32)
-        parts = self.kept[class_id]
-        indices = np.concatenate([np.zeros(0, np.int64), *(part for part, _ in parts)])
-        confidences = np.concatenate([np.zeros(0, np.float32), *(part for _, part in parts)])
-        order = np.lexsort((indices, -confidences))
-        return indices[order].astype(np.int64), confidences[order]
+    def _balanced(self):
+        """Every class's best, its copies cycled in order of confidence to images_per_class."""
+        parts = []
+        for class_id in range(self.num_classes):
+            if self.pending[class_id]:
+                self._merge(class_id)
+            confidences, indices = self.best[class_id]
+            if len(indices):
+                order = np.resize(np.arange(len(indices)), self.images_per_class)
+                classes = np.full(self.images_per_class, class_id, np.int64)
+                parts.append((indices[order], confidences[order], classes))
+        return _concatenate(parts)
+
+    def _unbalanced(self):
+        """Every kept image, grouped by class, best first, ties to the earlier image."""
+        indices, confidences, classes = _concatenate(self.kept)
+        order = np.lexsort((indices, -confidences, classes))
+        return indices[order], confidences[order], classes[order]
+
+
+def _concatenate(parts):
+    """(indices int64, confidences float32, classes int64) of (indices, confidences, classes)."""
+    return (
+        np.concatenate([np.zeros(0, np.int64), *(part[0] for part in parts)]).astype(np.int64),
+        np.concatenate([np.zeros(0, np.float32), *(part[1] for part in parts)]),
+        np.concatenate([np.zeros(0, np.int64), *(part[2] for part in parts)]).astype(np.int64),
+    )

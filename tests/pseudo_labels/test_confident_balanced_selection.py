@@ -38,8 +38,9 @@ def _streamed(probabilities, batch_sizes, threshold, images_per_class, soft):
         if start >= len(probabilities):
             break
         selector.update(probabilities[start : start + size], start)
-        if images_per_class:
-            assert all(len(heap) <= images_per_class for heap in selector.heaps)
+        if images_per_class:  # memory: at most twice the count per class between batches
+            for (_, best), pending in zip(selector.best, selector.pending_sizes, strict=True):
+                assert len(best) <= images_per_class and pending <= images_per_class
         start += size
     return selector.result((lambda ids: probabilities[ids]) if soft else None)
 
@@ -84,10 +85,11 @@ def test_streamed_selection_equals_the_whole_matrix_one(seed, tied_fraction):
 
 
 def test_ties_keep_the_earlier_image_across_batches():
-    # Four equal rows of class 0: the two kept are the first two, in pool order.
-    probabilities = np.tile(np.array([[0.6, 0.4]], np.float32), (4, 1))
+    # Six equal rows of class 0: the two kept are the first two, in pool order, even when the
+    # class is already full of later ones when they come.
+    probabilities = np.tile(np.array([[0.6, 0.4]], np.float32), (6, 1))
     selector = ConfidentBalancedSelection(2, 0.0, images_per_class=2)
-    for start in (2, 0):  # later images offered first
+    for start in (4, 2, 0):  # later images offered first
         selector.update(probabilities[start : start + 2], start)
     with pytest.warns(UserWarning, match=r"classes \[1\]"):
         selection = selector.result()
@@ -98,7 +100,7 @@ def test_unbalanced_selection_holds_only_the_kept_images():
     probabilities = np.array([[0.9, 0.1], [0.55, 0.45], [0.2, 0.8]], np.float32)
     selector = ConfidentBalancedSelection(2, confidence_threshold=0.7)
     selector.update(probabilities)
-    held = [index for parts in selector.kept for indices, _ in parts for index in indices]
+    held = [index for indices, _, _ in selector.kept for index in indices]
     assert sorted(held) == [0, 2]  # image 1 (0.55) is below the threshold: not held
     np.testing.assert_array_equal(selector.result().indices, [0, 2])
 

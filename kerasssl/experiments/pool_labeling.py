@@ -3,10 +3,10 @@
 `config.pseudo_labels.runner` empty (the default): the in-process labeling job
 (`kerasssl.pseudo_labels.label_images`) and the numpy selections, streamed over its probability
 shards (`ConfidentBalancedSelection`, `TopKPerClass`): the pool's [N, classes] matrix is never
-held in memory. Set (direct | dataflow |
-flink | spark): the pool is written once as shards (`workdir/unlabeled_pool/`) and the Beam
-labeler (`kerasssl.pseudo_labels.beam_labeling`) labels it and selects. Both give the same
-probabilities (the same batches through the same teacher) and the same selection, row for row.
+held in memory. Set (direct | dataflow | flink | spark): the pool is written once as shards
+(`workdir/unlabeled_pool/`) and the Beam labeler (`kerasssl.pseudo_labels.beam_labeling`)
+labels it and selects. Both give the same probabilities (the same batches through the same
+teacher) and the same selection, row for row.
 """
 
 import pathlib

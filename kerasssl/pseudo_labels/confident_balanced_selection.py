@@ -13,10 +13,11 @@ class ConfidentBalancedSelection:
     `select_confident_balanced` on the whole [N, num_classes] matrix, which at JFT scale (130M
     images x 1000 classes) would take 520 GB. Memory, whatever the pool size N:
     - `images_per_class` > 0: per class, its most confident `images_per_class` (confidence,
-      index) pairs so far and those offered since, which are merged into them (a stable sort,
-      then truncation) once they outnumber them: at most 2 x images_per_class pairs of 12
-      bytes per class between batches, O(images_per_class x num_classes). Once a class holds
-      its count, an image enters only if it beats the class's least confident one;
+      index) pairs so far and the candidates offered since, merged into them (a stable sort,
+      then truncation) once more than `images_per_class` are pending: at most 2 x
+      images_per_class pairs of 12 bytes per class between batches, O(images_per_class x
+      num_classes). Once a class holds its count, an image enters only if it beats the
+      class's least confident one;
     - `images_per_class` == 0 (no balancing): the index, confidence and class (16 bytes) of
       every kept image, which is the size of the output itself;
     plus the batch being offered. Soft targets are O(selected x num_classes): `result` asks

@@ -8,10 +8,11 @@ Workdir layout (every folder a resumable phase):
     model.keras, metrics.json the last student; metrics list every round
 A killed run resumes at the first unfinished round (and inside it, at the last saved epoch).
 
-With config.data.source="shards" nothing of the pool is held in memory but its labels and the
-probabilities (4 bytes x classes per image): the teacher labels the pool a labeling shard at a
-time, and the student's pseudo-labeled batches are read from the data shards by position (each
-an image id) through the same stateless shuffle as in memory.
+With config.data.source="shards" nothing of the pool is held in memory but its labels (8 bytes
+per image): the teacher labels the pool a labeling shard at a time, the selection streams the
+probability shards (`ConfidentBalancedSelection`: O(images_per_class x classes), and soft targets
+O(selected x classes)), and the student's pseudo-labeled batches are read from the data shards by
+position (each an image id) through the same stateless shuffle as in memory.
 """
 
 import warnings
@@ -170,7 +171,7 @@ def run(context):
                 f"{title}: the round-{round_index - 1} model labels {len(data.unlabeled)} "
                 "unlabeled images",
             )
-            probabilities, selection = pool_labeling.noisy_student_pseudo_labels(
+            selection, pool_accuracy = pool_labeling.noisy_student_pseudo_labels(
                 config, teacher, previous_folder, data, folder / "pseudo_labels", workdir
             )
             epochs = student_epochs(config, round_index) or config.train.epochs
@@ -192,11 +193,10 @@ def run(context):
                 },
                 "num_pseudo_labeled": len(selection),
                 "num_unique_pseudo_labeled": int(len(np.unique(selection.indices))),
-                # Diagnostic only: the unlabeled pool's hidden true labels.
+                # Diagnostic only: the unlabeled pool's hidden true labels. The pool's figure was
+                # counted shard by shard while selecting (the [N, C] matrix is never loaded).
                 "pseudo_label_accuracy": float(np.mean(selected_labels == true_labels)),
-                "pool_pseudo_label_accuracy": float(
-                    np.mean(np.argmax(probabilities, axis=1) == data.unlabeled.labels)
-                ),
+                "pool_pseudo_label_accuracy": float(pool_accuracy),
                 "num_parameters": int(student.count_params()),
             }
             if "validation_accuracy" in previous_metrics:

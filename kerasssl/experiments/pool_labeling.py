@@ -1,10 +1,12 @@
 """How the teacher-student experiments label their unlabeled pool and select pseudo-labels.
 
 `config.pseudo_labels.runner` empty (the default): the in-process labeling job
-(`kerasssl.pseudo_labels.label_images`) and the numpy selections. Set (direct | dataflow |
-flink | spark): the pool is written once as shards (`workdir/unlabeled_pool/`) and the Beam
-labeler (`kerasssl.pseudo_labels.beam_labeling`) labels it and selects. Both give the same
-probabilities (the same batches through the same teacher) and the same selection, row for row.
+(`kerasssl.pseudo_labels.label_images`) and the numpy selections, streamed over its probability
+shards (`ConfidentBalancedSelection`, `TopKPerClass`): the pool's [N, classes] matrix is never
+held in memory. Set (direct | dataflow | flink | spark): the pool is written once as shards
+(`workdir/unlabeled_pool/`) and the Beam labeler (`kerasssl.pseudo_labels.beam_labeling`)
+labels it and selects. Both give the same probabilities (the same batches through the same
+teacher) and the same selection, row for row.
 """
 
 import pathlib
@@ -12,10 +14,12 @@ import shlex
 
 from kerasssl.experiments import teacher_student as phases
 from kerasssl.pseudo_labels import (
+    ConfidentBalancedSelection,
+    read_rows,
     read_shards,
-    select_confident_balanced,
     select_top_k_per_class,
 )
+from kerasssl.pseudo_labels.pool_accuracy import PoolAccuracy
 
 POOL_FOLDER = "unlabeled_pool"
 
@@ -58,21 +62,33 @@ def _beam_label(config, teacher_path, data, folder, workdir, shard_size, transfo
 
 
 def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, workdir):
-    """(probabilities [N, C] of the pool, Noisy Student's `Selection`) of `teacher`.
+    """(Noisy Student's `Selection`, pool pseudo-label accuracy) of `teacher` over the pool.
 
-    `teacher` is the loaded model (the in-process job), `teacher_folder` the folder of its
-    `model.keras` (the Beam labeler's workers load that file).
+    The pool pseudo-label accuracy is the fraction of pool images whose argmax is their
+    (hidden) true label, a diagnostic. `teacher` is the loaded model (the in-process job),
+    `teacher_folder` the folder of its `model.keras` (the Beam labeler's workers load that
+    file).
+
+    In-process, the probability shards are streamed twice and never held whole: once through
+    `ConfidentBalancedSelection` and the accuracy count, once more for the selected rows'
+    soft targets (`read_rows`). Memory is O(images_per_class x classes) for the selection
+    (O(kept images) without balancing) plus O(selected x classes) for soft targets, whatever
+    the pool size. The Beam path still reads its soft labels whole.
     """
     section = config.noisy_student
     if not uses_beam(config):
-        probabilities = phases.pseudo_label(teacher, data, folder, config, section)
-        selection = select_confident_balanced(
-            probabilities,
+        manifest = phases.label_pool(teacher, data, folder, config, section.shard_size)
+        selector = ConfidentBalancedSelection(
+            manifest["num_classes"],
             confidence_threshold=section.confidence_threshold,
             images_per_class=section.images_per_class,
-            soft=section.soft_targets,
         )
-        return probabilities, selection
+        accuracy = PoolAccuracy(data.unlabeled.labels)
+        for start, probabilities in read_shards(folder):
+            selector.update(probabilities, start)
+            accuracy.update(probabilities, start)
+        probabilities_of = (lambda ids: read_rows(folder, ids)) if section.soft_targets else None
+        return selector.result(probabilities_of), accuracy.result()
     beam_labeling, beam_selection = beam_modules(config.pseudo_labels.runner)
     phases.check_unlabeled(data)
     transform = beam_selection.SelectConfidentBalanced(
@@ -92,7 +108,9 @@ def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, w
     selection = beam_selection.read_selection(
         folder, probabilities.shape[1], probabilities_of, stacklevel=2
     )
-    return probabilities, selection
+    accuracy = PoolAccuracy(data.unlabeled.labels)
+    accuracy.update(probabilities, 0)
+    return selection, accuracy.result()
 
 
 def billion_scale_selection(config, teacher, teacher_folder, data, folder, workdir):

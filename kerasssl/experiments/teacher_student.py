@@ -10,7 +10,7 @@ import tensorflow as tf
 from kerasssl import files, losses
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import progress, supervised
-from kerasssl.pseudo_labels import label_images, load_probabilities
+from kerasssl.pseudo_labels import label_images
 
 
 def finished(folder):
@@ -106,8 +106,12 @@ def check_unlabeled(data):
 
 
 def label_pool(teacher, data, folder, config, shard_size):
-    """Runs (or resumes) the in-process labeling job of `teacher` over the unlabeled pool."""
-    label_images(
+    """Runs (or resumes) the in-process labeling job of `teacher` over the unlabeled pool.
+
+    Returns the job's manifest; the probabilities stay on disk (`read_shards` streams them).
+    """
+    check_unlabeled(data)
+    return label_images(
         teacher,
         data.unlabeled.images,
         folder,
@@ -115,13 +119,6 @@ def label_pool(teacher, data, folder, config, shard_size):
         batch_size=config.train.eval_batch_size,
         verbose=progress.progress_bar_verbosity(config.train),
     )
-
-
-def pseudo_label(teacher, data, folder, config, section):
-    """Runs (or resumes) the labeling job of `teacher` over the unlabeled pool."""
-    check_unlabeled(data)
-    label_pool(teacher, data, folder, config, section.shard_size)
-    return load_probabilities(folder)
 
 
 def phase_config(config, **train_fields):

@@ -80,7 +80,7 @@ def label_images(
 
     Returns:
         The manifest dict. The probabilities are read back with `load_probabilities` or,
-        streaming, `read_shards`.
+        streaming, `read_shards` (and `read_rows` for chosen images).
 
     Example:
         >>> label_images(teacher, data.unlabeled.images, "runs/x/pseudo_labels")
@@ -205,6 +205,45 @@ def read_shards(output_dir):
         yield shard * manifest["shard_size"], np.load(path)
 
 
+def read_rows(output_dir, indices):
+    """float32 [len(indices), num_classes]: the probabilities of pool images `indices`.
+
+    Repeats and any order are allowed (a balanced selection repeats images). Read one shard at
+    a time, and only the shards holding a requested image: memory O(len(indices) x
+    num_classes) plus one shard, whatever the pool size. Bit for bit
+    `load_probabilities(output_dir)[indices]`.
+    """
+    manifest = _manifest(output_dir)
+    indices = np.asarray(indices)
+    # An empty list is float64 to numpy: no index is no error.
+    if indices.ndim != 1 or (len(indices) and not np.issubdtype(indices.dtype, np.integer)):
+        raise ValueError(
+            f"indices must be a 1-D array of pool positions, got dtype {indices.dtype} and "
+            f"shape {indices.shape}: pass a Selection's indices."
+        )
+    indices = indices.astype(np.int64)
+    num_images, shard_size = manifest["num_images"], manifest["shard_size"]
+    if len(indices) and (indices.min() < 0 or indices.max() >= num_images):
+        raise ValueError(
+            f"indices must be in [0, {num_images}) (the job labeled {num_images} images), got "
+            f"{indices.min()} .. {indices.max()}: pass positions in the pool this job labeled."
+        )
+    rows = np.empty((len(indices), manifest["num_classes"]), np.float32)
+    order = np.argsort(indices, kind="stable")
+    sorted_indices = indices[order]
+    for shard in range(manifest["num_shards"]):
+        start = shard * shard_size
+        low, high = np.searchsorted(sorted_indices, [start, start + shard_size])
+        if high > low:
+            path = pathlib.Path(output_dir) / _shard_name(shard, manifest["num_shards"])
+            rows[order[low:high]] = np.load(path)[sorted_indices[low:high] - start]
+    return rows
+
+
 def load_probabilities(output_dir):
-    """All probabilities of a finished job, float32 [num_images, num_classes]."""
+    """All probabilities of a finished job, float32 [num_images, num_classes].
+
+    4 x num_classes bytes per image: for a pool larger than memory, stream it with
+    `read_shards` and read selected rows with `read_rows`.
+    """
     return np.concatenate([probabilities for _, probabilities in read_shards(output_dir)])

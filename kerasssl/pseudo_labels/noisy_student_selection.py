@@ -18,6 +18,11 @@ def select_confident_balanced(
     theirs (all copies cycled in order of confidence), as Xie et al. do on ImageNet. A class
     left with no image warns and stays empty.
 
+    This is the reference on an in-memory matrix (4 x num_classes bytes per image). A pool
+    labeled to disk is selected shard by shard, with the same result row for row, by
+    `ConfidentBalancedSelection` (what a Noisy Student run uses): its memory does not grow with
+    the pool.
+
     Args:
         probabilities: float [N, num_classes], the teacher's softmax over the pool.
         confidence_threshold: in [0, 1); Noisy Student uses 0.3 on ImageNet.

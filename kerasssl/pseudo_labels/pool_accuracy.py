@@ -1,0 +1,47 @@
+"""`PoolAccuracy`: how often the teacher's argmax is an unlabeled image's hidden label, streamed."""
+
+import numpy as np
+
+
+class PoolAccuracy:
+    """Counts, batch by batch, the pool images whose argmax probability is their true label.
+
+    A diagnostic (the pool's labels are hidden from training): the same value as
+    `np.mean(np.argmax(probabilities, axis=1) == labels)` on the whole matrix, from two running
+    counts instead of the [N, num_classes] probabilities.
+
+    Args:
+        labels: int [N], the pool's true labels, by pool index.
+
+    Example:
+        >>> accuracy = PoolAccuracy(data.unlabeled.labels)
+        >>> for start, probabilities in read_shards("runs/x/pseudo_labels"):
+        ...     accuracy.update(probabilities, start)
+        >>> accuracy.result()
+    """
+
+    def __init__(self, labels):
+        self.labels = labels
+        self.num_correct = 0
+        self.num_seen = 0
+
+    def update(self, probabilities, start_index):
+        """Counts a batch float [n, num_classes] whose first image has pool index start_index."""
+        probabilities = np.asarray(probabilities)
+        stop = start_index + len(probabilities)
+        if probabilities.ndim != 2 or start_index < 0 or stop > len(self.labels):
+            raise ValueError(
+                f"probabilities must be [n, num_classes] rows of pool images [0, "
+                f"{len(self.labels)}), got shape {probabilities.shape} from index {start_index}: "
+                "label the pool whose labels were passed."
+            )
+        labels = np.asarray(self.labels[start_index:stop])
+        self.num_correct += int(np.count_nonzero(np.argmax(probabilities, axis=1) == labels))
+        self.num_seen += len(probabilities)
+
+    def result(self):
+        """The fraction correct, a float; a ValueError when no image was counted."""
+        if self.num_seen == 0:
+            raise ValueError("no probabilities were counted: call update with each shard first.")
+        # np.mean of a bool array divides the same exact float64 sum by the same count.
+        return self.num_correct / self.num_seen

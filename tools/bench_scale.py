@@ -2,6 +2,7 @@
 
     nice -n 10 .venv/bin/python tools/bench_scale.py                      # 20k and 200k images
     nice -n 10 .venv/bin/python tools/bench_scale.py --sizes=2000,20000 --max_steps=50
+    nice -n 10 .venv/bin/python tools/bench_scale.py --phases=divide_mix --max_steps=100
 
 For each size, a pool of 32x32 RGB images is generated (the 1,797 digits, upscaled, coloured
 and shifted per copy: tiled, never held in memory) and written as shards with
@@ -10,7 +11,12 @@ RSS (`ru_maxrss`) is its own:
 - train: `kerasssl.train.train_and_evaluate` of supervised_digits' smoke model on
   data.source=shards for one epoch over the whole pool (batch 128), then its evaluation;
 - label: `label_images` of that model over the pool read from the shards, then the streamed
-  top-K-per-class selection of billion-scale (K = 1000, P = 2) over the probability shards.
+  top-K-per-class selection of billion-scale (K = 1000, P = 2) over the probability shards;
+- divide_mix: one DivideMix epoch of dividemix_digits' smoke settings (symmetric noise 0.5,
+  no warm-up) with the same model on data.source=shards: the co-divide's per-sample-loss pass
+  of both networks over the whole pool, then the MixMatch steps (labeled and unlabeled
+  streams of both networks' splits; `--max_steps` caps them: a full epoch at 200k is 1,563
+  steps of four views of 128 images per network).
 Target: peak RSS at the largest size within 15% of the smallest (ratio <= 1.15). Labels and
 split indices are kept in memory (8 bytes per image each), so a small growth is expected.
 
@@ -37,7 +43,10 @@ from absl import app, flags  # noqa: E402
 _SIZES = flags.DEFINE_list("sizes", ["20000", "200000"], "Pool sizes (images) to compare.")
 _FOLDER = flags.DEFINE_string("folder", "", "Where the shards go ('' = a temporary folder).")
 _MAX_STEPS = flags.DEFINE_integer("max_steps", 0, "Cap on the training steps (0: one epoch).")
-_PHASE = flags.DEFINE_string("phase", "", "Internal: run one measurement (train|label).")
+_PHASES = flags.DEFINE_list(
+    "phases", ["train", "label", "divide_mix"], "Measurements to run (label needs train)."
+)
+_PHASE = flags.DEFINE_string("phase", "", "Internal: run one measurement (a phase name).")
 _ROOT = flags.DEFINE_string("root", "", "Internal: the shard folder of the measurement.")
 
 BATCH_SIZE = 128
@@ -121,6 +130,32 @@ def measure_train(root, max_steps):
     return {"steps": config.train.steps_per_epoch, "test_accuracy": metrics["test_accuracy"]}
 
 
+def measure_divide_mix(root, max_steps):
+    from kerasssl import train
+    from kerasssl.data import shards
+    from kerasssl.testing import recipe_config
+
+    config = recipe_config("dividemix_digits", "smoke")
+    supervised = _config(root)
+    config.model = supervised.model  # the model the train phase measures
+    config.data = supervised.data  # shards, no validation split
+    config.data.noise.rate, config.data.noise.type = 0.5, "symmetric"
+    config.train.epochs, config.dividemix.warmup_epochs = 1, 0
+    config.train.batch_size, config.train.eval_batch_size = BATCH_SIZE, 256
+    config.train.max_eval_examples, config.train.verbose = 0, "0"
+    count = shards.read_manifest(root / "train", "train")["count"]
+    steps = -(-count // BATCH_SIZE)
+    config.train.steps_per_epoch = 0
+    config.dividemix.steps_per_epoch = min(steps, max_steps) if max_steps else steps
+    metrics = train.train_and_evaluate(config, root / f"divide-mix-{time.time_ns()}")
+    epoch = metrics["per_epoch"][0]
+    return {
+        "steps": config.dividemix.steps_per_epoch,
+        "clean_set_sizes": [epoch["clean_set_size_1"], epoch["clean_set_size_2"]],
+        "test_accuracy": metrics["test_accuracy"],
+    }
+
+
 def measure_label(root):
     import kerasssl.models  # noqa: F401 -- registers the model classes the .keras file names
     from kerasssl import files
@@ -138,7 +173,12 @@ def measure_label(root):
 
 def _child(phase, root, max_steps):
     start = time.perf_counter()
-    result = measure_train(root, max_steps) if phase == "train" else measure_label(root)
+    if phase == "train":
+        result = measure_train(root, max_steps)
+    elif phase == "divide_mix":
+        result = measure_divide_mix(root, max_steps)
+    else:
+        result = measure_label(root)
     result["seconds"] = round(time.perf_counter() - start, 1)
     # Linux reports ru_maxrss in KiB.
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -157,7 +197,7 @@ def main(argv):
         start = time.perf_counter()
         write_pool(root, size)
         print(f"{size} images: shards written in {time.perf_counter() - start:.0f} s", flush=True)
-        for phase in ("train", "label"):
+        for phase in _PHASES.value:
             command = [
                 sys.executable,
                 __file__,
@@ -173,11 +213,11 @@ def main(argv):
             print(f"  {phase}: {results[(size, phase)]}", flush=True)
     sizes = sorted({size for size, _ in results})
     print(f"load {os.getloadavg()[0]:.2f}; shards in {folder}")
-    for phase in ("train", "label"):
+    for phase in _PHASES.value:
         small, large = results[(sizes[0], phase)], results[(sizes[-1], phase)]
         ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
         print(
-            f"{phase:5s} peak RSS {small['peak_rss_mb']:.0f} MB at {sizes[0]}, "
+            f"{phase:10s} peak RSS {small['peak_rss_mb']:.0f} MB at {sizes[0]}, "
             f"{large['peak_rss_mb']:.0f} MB at {sizes[-1]}: ratio {ratio:.3f} (target <= 1.15)"
         )
 

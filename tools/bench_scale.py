@@ -25,6 +25,10 @@ Measured (2 shared cores, load 5-10, 2026-12-07): train 828 MB at 20k, 845 MB at
 ratio 1.014 (200k labeled in 165 s). Writing the 200k shards took 168 s (~0.8 ms an image,
 PNG encoding most of it). In memory the 200k images alone would take 614 MB, before tf.data's
 copy. Labeling's floor is one labeling shard (8,192 images as float32, 100 MB) plus the model.
+DivideMix (`--phases=divide_mix --max_steps=100`, load 9-14, 2026-12-07): 1,342 MB at 20k,
+1,359 MB at 200k: ratio 1.012 (the co-divide over all 200k images of both networks, then 100
+MixMatch steps, in 641 s). It used to load the training set, and its co-divide predicted on a
+float32 copy of it: at 200k that is 614 MB + 2.5 GB.
 """
 
 import json

@@ -8,8 +8,8 @@ the same initial weights). Weights must match bit for bit (CPU, op determinism o
 
 Each run costs seconds, but a test holds two or three of them (the uninterrupted run is shared
 by the tests of one recipe): the supervised test and the Noisy Student teacher check run by
-default, DivideMix on shards against the in-memory run with --run-long, the others (11-34 s of
-CPU each, the SIGKILL test 68 s) with --run-slow.
+default, the others (11-34 s of CPU each, the SIGKILL test 68 s; DivideMix on shards against
+the in-memory run 56-187 s, its straight in-memory run included) with --run-slow.
 `tests/algorithms/test_seed_generator_checkpointing.py` checks the restored seeds themselves.
 """
 
@@ -284,6 +284,8 @@ def divide_mix_on_shards_config(root=None):
     or, with `root`, on the digits shards there."""
     config = divide_mix_config()
     config.data.noise.type, config.data.noise.rate = "instance", 0.4
+    # Several steps per epoch: the streams are compared past their first batch.
+    config.train.steps_per_epoch = 3
     if root is not None:
         config.data.source, config.data.root = "shards", str(root)
     return config
@@ -295,7 +297,7 @@ def _largest_batch(config):
     return max(warmup, config.train.batch_size, config.train.eval_batch_size)
 
 
-@pytest.mark.long
+@pytest.mark.slow
 def test_divide_mix_on_shards_is_the_in_memory_run(tmp_path, straight_runs, shard_reads):
     """Instance noise, warm-up, co-divide and MixMatch batches all stream from the shards."""
     straight = straight_runs("divide_mix_instance", divide_mix_on_shards_config())

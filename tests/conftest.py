@@ -22,6 +22,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import pathlib  # noqa: E402
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -98,6 +99,33 @@ def _seed_and_clear():
     keras.config.set_dtype_policy("float32")
     yield
     keras.backend.clear_session(free_memory=False)
+
+
+@pytest.fixture
+def shard_reads(monkeypatch):
+    """The size of every read of images from shards in the test, in order (the labels, which
+    `ShardReader.labels` parses in chunks of 8,192 records, are not counted): a test that the
+    images stay on disk asserts that no read is larger than a batch."""
+    from kerasssl.data.shards import ShardReader
+
+    sizes, reading_labels = [], []
+    read_serialized, labels = ShardReader.read_serialized, ShardReader.labels
+
+    def recording(self, positions):
+        if not reading_labels:
+            sizes.append(int(np.size(positions)))
+        return read_serialized(self, positions)
+
+    def labels_unrecorded(self, *args, **kwargs):
+        reading_labels.append(True)
+        try:
+            return labels(self, *args, **kwargs)
+        finally:
+            reading_labels.pop()
+
+    monkeypatch.setattr(ShardReader, "read_serialized", recording)
+    monkeypatch.setattr(ShardReader, "labels", labels_unrecorded)
+    return sizes
 
 
 @pytest.fixture

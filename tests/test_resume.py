@@ -8,7 +8,8 @@ the same initial weights). Weights must match bit for bit (CPU, op determinism o
 
 Each run costs seconds, but a test holds two or three of them (the uninterrupted run is shared
 by the tests of one recipe): the supervised test and the Noisy Student teacher check run by
-default, the others (11-34 s of CPU each, the SIGKILL test 68 s) with --run-slow.
+default, the others (11-34 s of CPU each, the SIGKILL test 68 s; DivideMix on shards against
+the in-memory run 56-187 s, its straight in-memory run included) with --run-slow.
 `tests/algorithms/test_seed_generator_checkpointing.py` checks the restored seeds themselves.
 """
 
@@ -276,6 +277,51 @@ def test_divide_mix_resumes_bit_for_bit(tmp_path, straight_runs):
         train.train_and_evaluate(config, tmp_path, callbacks=[InterruptFit(first, epoch=first)])
     train.train_and_evaluate(config, tmp_path)
     assert_same_models(straight, tmp_path)
+
+
+def divide_mix_on_shards_config(root=None):
+    """The DivideMix config with instance noise (flips computed from the pixels), in memory
+    or, with `root`, on the digits shards there."""
+    config = divide_mix_config()
+    config.data.noise.type, config.data.noise.rate = "instance", 0.4
+    # Several steps per epoch: the streams are compared past their first batch.
+    config.train.steps_per_epoch = 3
+    if root is not None:
+        config.data.source, config.data.root = "shards", str(root)
+    return config
+
+
+def _largest_batch(config):
+    settings = config.dividemix
+    warmup = settings.warmup_batch_size or 2 * config.train.batch_size
+    return max(warmup, config.train.batch_size, config.train.eval_batch_size)
+
+
+@pytest.mark.slow
+def test_divide_mix_on_shards_is_the_in_memory_run(tmp_path, straight_runs, shard_reads):
+    """Instance noise, warm-up, co-divide and MixMatch batches all stream from the shards."""
+    straight = straight_runs("divide_mix_instance", divide_mix_on_shards_config())
+    config = divide_mix_on_shards_config(_digits_shards(tmp_path / "shards"))
+    del shard_reads[:]  # writing the shards read nothing, but start from zero
+    train.train_and_evaluate(config, tmp_path / "run")
+    assert_same_models(straight, tmp_path / "run")
+    # No read larger than a batch (instance noise reads chunks of at most 256): the training
+    # set never sits in memory.
+    assert shard_reads and max(shard_reads) <= max(_largest_batch(config), 256)
+
+
+@pytest.mark.slow
+def test_divide_mix_on_shards_interrupted_mid_phase_resumes_to_the_in_memory_weights(
+    tmp_path, straight_runs
+):
+    straight = straight_runs("divide_mix_instance", divide_mix_on_shards_config())
+    config = divide_mix_on_shards_config(_digits_shards(tmp_path / "shards"))
+    # Killed after the first batch of the second DivideMix epoch (fit index = epoch): the
+    # rerun resumes from the state after the first, its co-divide's loss history included.
+    second = config.dividemix.warmup_epochs + 1
+    assert second < config.train.epochs
+    _interrupt_and_resume(config, tmp_path / "run", InterruptFit(second, epoch=None))
+    assert_same_models(straight, tmp_path / "run")
 
 
 def fix_match_config(threshold):

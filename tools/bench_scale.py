@@ -3,6 +3,7 @@
     nice -n 10 .venv/bin/python tools/bench_scale.py                      # 20k and 200k images
     nice -n 10 .venv/bin/python tools/bench_scale.py --sizes=2000,20000 --max_steps=50
     nice -n 10 .venv/bin/python tools/bench_scale.py --folder=/tmp/bench --phases=noisy_student
+    nice -n 10 .venv/bin/python tools/bench_scale.py --phases=divide_mix --max_steps=100
 
 For each size, a pool of 32x32 RGB images is generated (the 1,797 digits, upscaled, coloured
 and shifted per copy: tiled, never held in memory) and written as shards with
@@ -16,6 +17,11 @@ RSS (`ru_maxrss`) is its own:
   (`pool_labeling.noisy_student_pseudo_labels`: `label_images`, then
   `ConfidentBalancedSelection` with images_per_class = 1000 and threshold 0 streamed over the
   probability shards, soft targets gathered from them, the pool pseudo-label accuracy counted).
+- divide_mix: one DivideMix epoch of dividemix_digits' smoke settings (symmetric noise 0.5,
+  no warm-up) with the same model on data.source=shards: the co-divide's per-sample-loss pass
+  of both networks over the whole pool, then the MixMatch steps (labeled and unlabeled
+  streams of both networks' splits; `--max_steps` caps them: a full epoch at 200k is 1,563
+  steps of four views of 128 images per network).
 Target: peak RSS at the largest size within 15% of the smallest (ratio <= 1.15). Labels and
 split indices are kept in memory (8 bytes per image each), so a small growth is expected.
 
@@ -29,6 +35,11 @@ Noisy Student's labeling + selection (--phases=train,noisy_student --max_steps=5
 images selected: the 50-step model predicts 8 and 7 of the classes). With 10 classes the
 matrix a whole-matrix selection would load is small (8 MB at 200k); what the ratio shows is that
 nothing else grows.
+DivideMix (`--phases=divide_mix --max_steps=100`, load 9-14, 2026-12-07): 1,342 MB at 20k,
+1,359 MB at 200k: ratio 1.012 (the co-divide over all 200k images of both networks, then 100
+MixMatch steps, in 641 s). Before DivideMix streamed, it loaded the training set, and copied
+it into each network's split streams and, as float32, into the co-divide: 11,001 MB at 200k,
+measured the same way (the same co-divide figures, to the last digit of the split AUC).
 """
 
 import json
@@ -49,12 +60,10 @@ _FOLDER = flags.DEFINE_string("folder", "", "Where the shards go ('' = a tempora
 _MAX_STEPS = flags.DEFINE_integer("max_steps", 0, "Cap on the training steps (0: one epoch).")
 _PHASES = flags.DEFINE_list(
     "phases",
-    ["train", "label", "noisy_student"],
+    ["train", "label", "noisy_student", "divide_mix"],
     "Measurements to run (label and noisy_student need a trained model: train first, once).",
 )
-_PHASE = flags.DEFINE_string(
-    "phase", "", "Internal: run one measurement (train|label|noisy_student)."
-)
+_PHASE = flags.DEFINE_string("phase", "", "Internal: run one measurement (a phase name).")
 _ROOT = flags.DEFINE_string("root", "", "Internal: the shard folder of the measurement.")
 
 BATCH_SIZE = 128
@@ -146,6 +155,32 @@ def _trained_model(root):
     return runs[-1]
 
 
+def measure_divide_mix(root, max_steps):
+    from kerasssl import train
+    from kerasssl.data import shards
+    from kerasssl.testing import recipe_config
+
+    config = recipe_config("dividemix_digits", "smoke")
+    supervised = _config(root)
+    config.model = supervised.model  # the model the train phase measures
+    config.data = supervised.data  # shards, no validation split
+    config.data.noise.rate, config.data.noise.type = 0.5, "symmetric"
+    config.train.epochs, config.dividemix.warmup_epochs = 1, 0
+    config.train.batch_size, config.train.eval_batch_size = BATCH_SIZE, 256
+    config.train.max_eval_examples, config.train.verbose = 0, "0"
+    count = shards.read_manifest(root / "train", "train")["count"]
+    steps = -(-count // BATCH_SIZE)
+    config.train.steps_per_epoch = 0
+    config.dividemix.steps_per_epoch = min(steps, max_steps) if max_steps else steps
+    metrics = train.train_and_evaluate(config, root / f"divide-mix-{time.time_ns()}")
+    epoch = metrics["per_epoch"][0]
+    return {
+        "steps": config.dividemix.steps_per_epoch,
+        "clean_set_sizes": [epoch["clean_set_size_1"], epoch["clean_set_size_2"]],
+        "test_accuracy": metrics["test_accuracy"],
+    }
+
+
 def measure_label(root):
     import kerasssl.models  # noqa: F401 -- registers the model classes the .keras file names
     from kerasssl import files
@@ -194,6 +229,8 @@ def _child(phase, root, max_steps):
         result = measure_train(root, max_steps)
     elif phase == "label":
         result = measure_label(root)
+    elif phase == "divide_mix":
+        result = measure_divide_mix(root, max_steps)
     else:
         result = measure_noisy_student(root)
     result["seconds"] = round(time.perf_counter() - start, 1)

@@ -38,13 +38,8 @@ class BatchStream:
     def __init__(self, images, labels, views, batch_size, seed, stream):
         self.num_examples = len(images)
         self.batch_size = batch_size
-        if hasattr(images, "gather"):
-            self.gather_images = images.gather
-            self.image_shape = tuple(images.shape[1:])
-        else:
-            constant = tf.constant(images)
-            self.gather_images = lambda indices: tf.gather(constant, indices)
-            self.image_shape = tuple(constant.shape[1:])
+        self.gather_images = image_gatherer(images)
+        self.image_shape = tuple(images.shape[1:])
         self.labels = tf.constant(labels, tf.int64)
         self.views = tuple(views.items())
         # One 32-bit key per (seed, stream, view), well mixed, the same on every platform.
@@ -96,6 +91,50 @@ class BatchStream:
         for (name, _), output in zip(self.views, outputs, strict=True):
             batch[name] = output
         return batch
+
+
+def image_gatherer(images):
+    """`gather(indices) -> images at int64 indices` (a tensor), graph-safe.
+
+    A random-access source (`ShardImages`) reads those images from its shards; an array is
+    held as one constant. Streams and evaluation passes read both through this one function,
+    so an array source and its shards give the same tensors.
+    """
+    if hasattr(images, "gather"):
+        return images.gather
+    constant = tf.constant(images)
+    return lambda indices: tf.gather(constant, indices)
+
+
+def ordered_image_batches(images, batch_size, drop_remainder=False):
+    """One pass over `images` in stored order: float32 batches [b, ...], the last maybe short.
+
+    Args:
+        images: an array [N, ...] or a random-access source with `gather` (`ShardImages`:
+            read a batch at a time, so memory holds batches, not the data set).
+        batch_size: images per batch, an int >= 1.
+        drop_remainder: drop a last partial batch.
+
+    Both kinds of `images` run the same graph (a gather of `tf.range` indices, whose batch
+    size is not static), so a model predicts the same floats on an array and on its shards:
+    DivideMix's per-epoch co-divide relies on it.
+    """
+    integer = isinstance(batch_size, int | np.integer) and not isinstance(batch_size, bool)
+    if not integer or batch_size < 1:
+        raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
+    gather, count = image_gatherer(images), len(images)
+    stop = count - count % batch_size if drop_remainder else count
+
+    def read_batch(start):
+        indices = tf.range(start, tf.minimum(start + batch_size, count), dtype=tf.int64)
+        return tf.cast(gather(indices), tf.float32)
+
+    dataset = tf.data.Dataset.range(0, stop, batch_size)
+    dataset = dataset.map(read_batch, num_parallel_calls=AUTOTUNE, deterministic=True)
+    # As Keras' adapter of an array passed to `predict`: workers of a cluster split batches.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def endless_dataset(make_batch, start_step=0):

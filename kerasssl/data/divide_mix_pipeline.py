@@ -4,6 +4,9 @@ Both networks train in the same step on their own batches, so every element is a
 one part per network (see `kerasssl.algorithms.divide_mix.DivideMix`). Streams reuse the
 stateless, seeded `BatchStream` of `kerasssl.data.batch_stream`: a stream is a pure function of its
 seed and its step, so a run resumed at an epoch boundary sees the batches it would have seen.
+A `ShardedImageData` (config.data.source="shards") is read from its shards a batch at a time:
+the per-epoch splits are index views of it (`subset`), so memory holds the labels, the split
+indices and the clean probabilities (a few numbers per image), never the images.
 """
 
 import numpy as np
@@ -24,7 +27,8 @@ NUM_VIEWS = 2  # M of the paper
 def warmup_dataset(data, batch_size, seed=0, augment="weak", start_step=0):
     """Endless dicts {"images_k": float32 [B, H, W, C], "labels_k": int64 [B]} for k = 1, 2.
 
-    Each network gets its own shuffle of all (noisy) labeled data.
+    Each network gets its own shuffle of all (noisy) labeled data; `data` is an `ImageData`
+    or a `ShardedImageData` (read from its shards a batch at a time).
     """
     _check(data, batch_size)
     view = get_view(augment)
@@ -50,7 +54,8 @@ def divide_mix_dataset(
     """Endless DivideMix batches for one epoch, and the set sizes.
 
     Args:
-        data: `ImageData` with the noisy labels.
+        data: `ImageData` with the noisy labels, or a `ShardedImageData` (each network's
+            labeled and unlabeled sets are then views of the shards, read a batch at a time).
         clean_probabilities: [w for network 1, w for network 2]: network k trains on the split
             given by its own entry (pass the *other* network's co-divide output).
         threshold: tau; w >= tau is labeled (empty sets fall back, with a warning).
@@ -80,9 +85,10 @@ def divide_mix_dataset(
         labeled, unlabeled = divide(clean_probability, threshold)
         sizes[f"labeled_size_{index}"] = len(labeled)
         sizes[f"unlabeled_size_{index}"] = len(unlabeled)
-        # Streams carry positions; labels and w are gathered from these tables.
+        # Streams carry positions; labels and w are gathered from these tables. `subset` copies
+        # an in-memory array's images but only narrows a shard view (nothing is read here).
         labeled_stream = BatchStream(
-            data.images[labeled],
+            data.subset(labeled).images,
             np.arange(len(labeled)),
             views,
             batch_size,
@@ -90,7 +96,7 @@ def divide_mix_dataset(
             _LABELED_STREAMS[index - 1],
         )
         unlabeled_stream = BatchStream(
-            data.images[unlabeled],
+            data.subset(unlabeled).images,
             np.arange(len(unlabeled)),
             views,
             batch_size,

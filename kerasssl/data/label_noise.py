@@ -105,8 +105,9 @@ def inject_label_noise(
         mapping: asymmetric only, {source: target} by class id, or by class name when
             `class_names` is given.
         class_names: optional class names, to pick the CIFAR-10 map or resolve named mappings.
-        features: instance noise only, [N, ...] per-example features (kerasssl passes the
-            images scaled to [0, 1]).
+        features: instance noise only, [N, ...] per-example features: an array, or an
+            array-like read a chunk at a time (kerasssl passes `PixelFeatures(images)`, the
+            images scaled to [0, 1], which also reads them from shards).
 
     Returns:
         A `LabelNoise` (noisy labels, true labels, is_noisy mask, realised transition matrix).

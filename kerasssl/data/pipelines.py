@@ -19,6 +19,7 @@ from kerasssl.data.batch_stream import (
     UNLABELED_STREAM,
     BatchStream,
     endless_dataset,
+    ordered_image_batches,
     resolve_view,
 )
 from kerasssl.data.image_data import ImageData
@@ -202,17 +203,10 @@ def semi_supervised_dataset(
 
 def _streamed_eval_dataset(data, batch_size, drop_remainder):
     """One pass in stored order over shard-backed images, read a batch at a time."""
-    count = len(data)
-    stop = count - count % batch_size if drop_remainder else count
-    labels = tf.constant(data.labels)
-
-    def read_batch(start):
-        indices = tf.range(start, tf.minimum(start + batch_size, count), dtype=tf.int64)
-        images = data.images.gather(indices)
-        return tf.cast(images, tf.float32), tf.gather(labels, indices)
-
-    dataset = tf.data.Dataset.range(0, stop, batch_size)
-    return dataset.map(read_batch, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+    images = ordered_image_batches(data.images, batch_size, drop_remainder)
+    labels = tf.data.Dataset.from_tensor_slices(data.labels)
+    labels = labels.batch(batch_size, drop_remainder=drop_remainder)
+    return tf.data.Dataset.zip((images, labels)).prefetch(AUTOTUNE)
 
 
 def _cast_images(images, labels):

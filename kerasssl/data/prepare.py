@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from kerasssl.data.image_data import ImageData
+from kerasssl.data.instance_label_noise import PixelFeatures
 from kerasssl.data.label_noise import (
     NOISE_TYPES,
     RATE_CONVENTIONS,
@@ -82,12 +83,6 @@ def prepare_data(data_config, seed):
     else:
         labeled, unlabeled = train, train.subset(np.arange(0))
     label_noise = None
-    if noise.rate and noise.type == "instance" and hasattr(labeled.images, "gather"):
-        raise ValueError(
-            "config.data.noise.type='instance' flips labels according to every image's pixels, "
-            "which needs the images in memory; data.source='shards' streams them. Use another "
-            "noise type, or the in-memory source the shards were prepared from."
-        )
     if noise.rate:
         label_noise = inject_label_noise(
             labeled.labels,
@@ -98,8 +93,9 @@ def prepare_data(data_config, seed):
             seed=seed,
             class_names=labeled.class_names,
             mapping=mapping,
-            # Instance noise flips each image according to its pixels.
-            features=labeled.images / np.float32(255) if noise.type == "instance" else None,
+            # Instance noise flips each image according to its pixels, read a chunk at a time
+            # (from the shards too: the same chunks give the same labels as in memory).
+            features=PixelFeatures(labeled.images) if noise.type == "instance" else None,
         )
         labeled = dataclasses.replace(labeled, labels=label_noise.noisy_labels)
     return PreparedData(labeled, unlabeled, validation, test, label_noise)

@@ -12,7 +12,7 @@ class ShardImages:
     Indexing (`images[3]`, `images[10:20]`, `images[[4, 1]]`) reads and decodes those images
     into a uint8 array; `gather` does the same inside a tf.data pipeline; `take` narrows the
     view without reading anything. `np.asarray(images)` reads them all (the in-memory paths,
-    e.g. DivideMix, use it).
+    e.g. `ShardedImageData.load`, use it; the training pipelines read a batch at a time).
 
     Args:
         reader: the `ShardReader` of a split (or a `TfdsReader`: any reader with `read`,

@@ -2,8 +2,9 @@
 
 `load_dataset` returns it for `config.data.source="shards"`. Splits, subsets and label noise
 work on its labels and on positions into the shards (8 bytes per image); the pixels are read
-only by the pipelines, a batch at a time (`ShardImages.gather` inside tf.data), so memory grows
-with the batch, not with the data set.
+only by the pipelines, a batch at a time (`ShardImages.gather` inside tf.data), and by
+instance label noise, a chunk at a time (`PixelFeatures`), so memory grows with the batch, not
+with the data set.
 """
 
 import dataclasses
@@ -21,8 +22,9 @@ class ShardedImageData(ImageData):
 
     Everything that works on labels (splits, label noise, class counts, `subset`) works as for
     `ImageData`; the pipelines (`supervised_dataset`, `semi_supervised_dataset`,
-    `student_dataset`, `label_images`) read the pixels a batch at a time. `load()` returns the
-    in-memory `ImageData`.
+    `student_dataset`, `label_images`, DivideMix's `warmup_dataset`, `divide_mix_dataset` and
+    the co-divide's `per_sample_cross_entropy`) read the pixels a batch at a time. `load()`
+    returns the in-memory `ImageData`.
 
     Args:
         images: a `ShardImages`.

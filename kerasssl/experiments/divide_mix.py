@@ -9,6 +9,12 @@ from 1; the co-divide's clean-set sizes and, when the noise is known, split AUC,
 recall). It is rewritten from the saved state after each save, so a kill anywhere leaves no
 duplicate or orphan row. TensorBoard gets the same figures under `tensorboard/divide_mix`.
 `model.keras` is the averaged network users predict with (`DivideMix.averaged_network`).
+
+With config.data.source="shards" the noisy training set is never in memory: the warm-up and
+MixMatch streams and the co-divide's per-sample-loss pass read it a batch at a time, by index,
+through the same stateless shuffles and batches as in memory, so a run on shards of an array
+source is bit for bit the in-memory run. Memory holds its labels, the split indices and the
+per-sample losses and clean probabilities (and their `loss_average_epochs` history).
 """
 
 import json
@@ -283,9 +289,10 @@ def run(context):
             "hid labels, so the hidden images are unused.",
             stacklevel=2,
         )
-    # DivideMix stays in memory: its per-epoch co-divide predicts on the whole training set
-    # and its MixMatch batches index both networks' splits of it (noisy-label sets are small).
-    train = data.labeled.load() if hasattr(data.labeled, "load") else data.labeled
+    # On shards (config.data.source="shards") the training set stays on disk: the warm-up and
+    # MixMatch streams and the co-divide's loss pass read it a batch at a time, by index, so
+    # memory holds its labels, split indices and per-sample losses, not its images.
+    train = data.labeled
     batch_size = config.train.batch_size
     warmup_batch = warmup_batch_size(settings, config.train)
     steps_in_epoch = config.train.steps_per_epoch or math.ceil(len(train) / warmup_batch)

@@ -63,7 +63,8 @@ def co_divide(
 
     Args:
         networks: sequence of 2 Keras models returning logits.
-        images, labels: the whole noisy training set (no augmentation).
+        images, labels: the whole noisy training set (no augmentation); `images` is an array
+            or a `ShardImages`, predicted a batch at a time (`per_sample_cross_entropy`).
         threshold: tau in (0, 1).
         is_noisy: optional true flip mask, for the split metrics.
         seed: GMM seed.

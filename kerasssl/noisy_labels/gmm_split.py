@@ -8,8 +8,11 @@ probability of a sample is the posterior of the low-mean component.
 import warnings
 
 import numpy as np
+import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+
+from kerasssl.data.batch_stream import ordered_image_batches
 
 
 def gmm_clean_probabilities(losses, reg_covar=5e-4, tol=1e-2, max_iter=10, seed=0):
@@ -63,7 +66,9 @@ def per_sample_cross_entropy(model, images, labels, batch_size=256):
 
     Args:
         model: a Keras model returning logits.
-        images: array [N, ...] as the model expects (kerasssl models take [0, 255] floats).
+        images: array [N, ...] as the model expects (kerasssl models take [0, 255] floats), or
+            a `ShardImages`: read from the shards a batch at a time, so a data set larger than
+            memory is scored with memory for one batch (and N losses).
         labels: int [N] class ids (the possibly noisy labels).
         batch_size: prediction batch size.
 
@@ -71,9 +76,14 @@ def per_sample_cross_entropy(model, images, labels, batch_size=256):
         float64 [N].
     """
     labels = np.asarray(labels)
-    logits = np.asarray(
-        model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0), np.float64
-    )
+    if len(labels) != len(images):
+        raise ValueError(
+            f"labels has {len(labels)} entries but images has {len(images)}; pass one label "
+            "per image."
+        )
+    # Arrays and shards go through the same batches, so both give the same losses.
+    batches = ordered_image_batches(images, batch_size).prefetch(tf.data.AUTOTUNE)
+    logits = np.asarray(model.predict(batches, verbose=0), np.float64)
     _check_labels(labels, logits.shape[-1])
     return _cross_entropy(logits, labels)
 

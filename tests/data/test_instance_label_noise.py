@@ -6,8 +6,16 @@ from scipy import stats
 
 from kerasssl import recipe_defaults
 from kerasssl.data import inject_label_noise
-from kerasssl.data.instance_label_noise import FLIP_RATE_STD, flip_rate_location
+from kerasssl.data.instance_label_noise import (
+    CHUNK_SIZE,
+    FLIP_RATE_STD,
+    PixelFeatures,
+    flip_rate_location,
+    instance_noise_probabilities,
+)
 from kerasssl.data.prepare import prepare_data
+from kerasssl.data.sharded_image_data import ShardedImageData
+from kerasssl.data.to_shards import prepare_shards
 
 NUM_CLASSES = 10
 FEATURES = np.zeros((100, 2))
@@ -127,6 +135,38 @@ def test_recipe_field_injects_instance_noise_from_the_images():
     assert noise.noisy_label_probabilities.shape == (len(data.labeled), 10)
     assert noise.realised_rate == pytest.approx(0.4, abs=0.05)
     np.testing.assert_array_equal(data.labeled.labels, noise.noisy_labels)
+
+
+def test_instance_noise_on_digits_shards_gives_the_in_memory_labels(tmp_path, shard_reads):
+    """The flips are computed a chunk at a time from the shards, as from the in-memory array."""
+    config = recipe_defaults.base_config()  # digits, with a validation split carved first
+    config.data.noise.rate = 0.4
+    config.data.noise.type = "instance"
+    memory = prepare_data(config.data, seed=5)
+    prepare_shards(recipe_defaults.base_config().data, tmp_path, records_per_shard=300)
+    config.data.source, config.data.root = "shards", str(tmp_path)
+    sharded = prepare_data(config.data, seed=5)
+    assert isinstance(sharded.labeled, ShardedImageData)
+    np.testing.assert_array_equal(sharded.labeled.labels, memory.labeled.labels)
+    np.testing.assert_array_equal(
+        sharded.label_noise.noisy_label_probabilities, memory.label_noise.noisy_label_probabilities
+    )
+    assert memory.label_noise.realised_rate == pytest.approx(0.4, abs=0.05)
+    assert shard_reads and max(shard_reads) <= CHUNK_SIZE  # a chunk, never the training set
+
+
+def test_pixel_features_are_the_scaled_images_and_chunking_is_checked():
+    images = np.random.default_rng(0).integers(0, 256, (5, 2, 2, 3), dtype=np.uint8)
+    features = PixelFeatures(images)
+    assert features.shape == (5, 2, 2, 3) and len(features) == 5
+    np.testing.assert_array_equal(features[1:3], images[1:3] / np.float32(255))
+    assert features[1:3].dtype == np.float32
+    labels = np.arange(5) % NUM_CLASSES
+    for chunk_size in (0, 2.0, True):
+        with pytest.raises(ValueError, match="chunk_size"):
+            instance_noise_probabilities(
+                features, labels, NUM_CLASSES, 0.4, np.random.default_rng(0), chunk_size
+            )
 
 
 def test_recipe_with_instance_noise_and_the_resample_convention_fails_even_at_rate_zero():

@@ -1,13 +1,15 @@
 """Shard-backed data: the same batches as in memory, read a batch at a time from disk."""
 
+import keras
 import numpy as np
 import pytest
 
 from kerasssl import recipe_defaults
-from kerasssl.data import ImageData, pipelines, shards
+from kerasssl.data import ImageData, divide_mix_pipeline, pipelines, shards
 from kerasssl.data.prepare import prepare_data
 from kerasssl.data.shard_images import ShardImages
 from kerasssl.data.sharded_image_data import ShardedImageData, concatenate, load_shards
+from kerasssl.noisy_labels.gmm_split import per_sample_cross_entropy
 from kerasssl.pseudo_labels.fingerprints import images_fingerprint
 from kerasssl.pseudo_labels.selection import Selection
 from kerasssl.pseudo_labels.student_dataset import student_dataset
@@ -87,6 +89,40 @@ def test_semi_supervised_and_student_batches_equal_in_memory(tmp_path):
     _assert_same_batches(make(memory), make(sharded), 3)
 
 
+def test_divide_mix_batches_equal_in_memory(tmp_path, shard_reads):
+    """Warm-up and MixMatch streams read the shards a batch at a time, by index."""
+    memory, sharded = _both(tmp_path)
+    make = lambda data: divide_mix_pipeline.warmup_dataset(  # noqa: E731
+        data, 8, seed=2, augment="weak", start_step=3
+    )
+    _assert_same_batches(make(memory), make(sharded), 7)
+    rng = np.random.default_rng(0)
+    clean_probabilities = [rng.uniform(size=40), rng.uniform(size=40)]
+    make = lambda data: divide_mix_pipeline.divide_mix_dataset(  # noqa: E731
+        data, clean_probabilities, 0.5, 4, seed=1, epoch=2, augment="weak"
+    )
+    (memory_batches, memory_sizes), (sharded_batches, sharded_sizes) = make(memory), make(sharded)
+    assert memory_sizes == sharded_sizes
+    _assert_same_batches(memory_batches, sharded_batches, 6)
+    assert shard_reads and max(shard_reads) <= 8  # batches, never a split
+
+
+def test_per_sample_losses_equal_in_memory(tmp_path, shard_reads):
+    """The co-divide's loss pass reads the shards a batch at a time, with the same floats."""
+    memory, sharded = _both(tmp_path, count=45)  # 45: the last batch of 16 is short
+    inputs = keras.Input((8, 8, 3))
+    hidden = keras.layers.Conv2D(4, 3, activation="relu")(inputs / 255.0)
+    outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(hidden))
+    model = keras.Model(inputs, outputs)
+    expected = per_sample_cross_entropy(model, memory.images, memory.labels, batch_size=16)
+    actual = per_sample_cross_entropy(model, sharded.images, sharded.labels, batch_size=16)
+    assert actual.shape == (45,)
+    np.testing.assert_array_equal(actual, expected)
+    assert shard_reads and max(shard_reads) <= 16
+    with pytest.raises(ValueError, match="one label per image"):
+        per_sample_cross_entropy(model, sharded.images, sharded.labels[:3])
+
+
 def test_prepare_data_on_shards_keeps_the_images_on_disk(tmp_path):
     _both(tmp_path, 60, "train")
     _both(tmp_path, 9, "test", seed=1)
@@ -99,9 +135,6 @@ def test_prepare_data_on_shards_keeps_the_images_on_disk(tmp_path):
         assert isinstance(split, ShardedImageData)
     assert len(data.validation) == 6 and len(data.labeled) == 12 and len(data.unlabeled) == 42
     assert data.input_shape == (8, 8, 3) and data.label_noise is not None
-    config.noise.type = "instance"
-    with pytest.raises(ValueError, match="noise.type='instance'.*in memory"):
-        prepare_data(config, seed=0)
     config.noise.rate, config.image_size = 0.0, 16
     with pytest.raises(ValueError, match="data.image_size=16 .* 8x8"):
         prepare_data(config, seed=0)

@@ -1,11 +1,17 @@
 """`ProbabilityRows`: soft targets by reference, rows of a labeling job's shards read on demand."""
 
+import collections
 import pathlib
+import threading
 
 import numpy as np
 import tensorflow as tf
 
 from kerasssl.pseudo_labels import labeling_job
+
+# Each memory map holds a file descriptor: a JFT-size job has ~16k shards, past the usual
+# limit of 1,024 open files, so only the most recently read shards stay mapped.
+OPEN_SHARDS = 64
 
 
 class ProbabilityRows:
@@ -44,8 +50,10 @@ class ProbabilityRows:
                 f"{self.indices.min()} .. {self.indices.max()}."
             )
         self.dtype = np.dtype(np.float32)
-        # Memory-mapped lazily: a batch reads its rows' pages, not whole shards.
-        self._shards = {}
+        # Memory-mapped lazily: a batch reads its rows' pages, not whole shards. tf.data calls
+        # `read` from several threads, hence the lock around the least-recently-used maps.
+        self._shards = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def shape(self):
@@ -62,10 +70,16 @@ class ProbabilityRows:
         return f"ProbabilityRows({self.output_dir}, shape={self.shape})"
 
     def _shard(self, shard):
-        if shard not in self._shards:
+        with self._lock:
+            if shard in self._shards:
+                self._shards.move_to_end(shard)
+                return self._shards[shard]
             path = self.output_dir / labeling_job.shard_name(shard, self.num_shards)
-            self._shards[shard] = np.load(path, mmap_mode="r")
-        return self._shards[shard]
+            self._shards[shard] = mapped = np.load(path, mmap_mode="r")
+            while len(self._shards) > OPEN_SHARDS:
+                # Unmapped once no batch being read still holds it.
+                self._shards.popitem(last=False)
+            return mapped
 
     def read(self, positions) -> np.ndarray:
         """float32 [len(positions), num_classes] rows at `positions` (positions in this view)."""

@@ -5,7 +5,13 @@ import pytest
 import tensorflow as tf
 
 from kerasssl.data.image_data import ImageData
-from kerasssl.pseudo_labels import ConfidentBalancedSelection, label_images, read_rows, read_shards
+from kerasssl.pseudo_labels import (
+    ConfidentBalancedSelection,
+    label_images,
+    probability_rows,
+    read_rows,
+    read_shards,
+)
 from kerasssl.pseudo_labels.probability_rows import ProbabilityRows
 from kerasssl.pseudo_labels.student_dataset import student_dataset
 
@@ -38,6 +44,15 @@ def test_rows_are_read_rows_eagerly_and_in_a_dataset(labeled_job):
     np.testing.assert_array_equal(rows.argmax(chunk_size=3), np.argmax(expected, axis=1))
     with pytest.raises(ValueError, match=r"indices must be in \[0, 50\)"):
         ProbabilityRows(folder, [50])
+
+
+def test_open_shards_are_bounded(labeled_job, monkeypatch):
+    folder, _ = labeled_job
+    monkeypatch.setattr(probability_rows, "OPEN_SHARDS", 2)
+    indices = np.array([49, 0, 17, 30, 3, 49, 9], np.int64)  # shards 6, 0, 2, 3, 0, 6, 1
+    rows = ProbabilityRows(folder, indices)
+    np.testing.assert_array_equal(rows.read(np.arange(7)), read_rows(folder, indices))
+    assert len(rows._shards) == 2
 
 
 @pytest.mark.filterwarnings("ignore:classes \\[1\\] receive no pseudo-label")

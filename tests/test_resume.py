@@ -196,6 +196,32 @@ def test_a_killed_noisy_student_run_whose_teacher_changed_is_an_error(tmp_path):
         train.train_and_evaluate(config, tmp_path)
 
 
+@pytest.mark.slow
+def test_noisy_student_on_shards_reads_soft_targets_by_reference(
+    tmp_path, straight_runs, monkeypatch
+):
+    """The selected soft targets are never one array: the student reads them from the
+    probability shards a batch at a time, to the in-memory run's weights, and resumes exactly."""
+    from kerasssl.experiments import pool_labeling
+    from kerasssl.pseudo_labels.probability_rows import ProbabilityRows
+
+    straight = straight_runs("noisy_student", noisy_student_config())
+    config = noisy_student_config()
+    assert config.noisy_student.soft_targets
+    config.data.source = "shards"
+    config.data.root = str(_digits_shards(tmp_path / "shards"))
+
+    def no_array(*arguments, **keywords):
+        raise AssertionError("the selection's soft targets were read into one array")
+
+    # read_rows materialises the selection's rows; np.asarray / tf.constant of a
+    # ProbabilityRows would too.
+    monkeypatch.setattr(pool_labeling, "read_rows", no_array)
+    monkeypatch.setattr(ProbabilityRows, "__array__", no_array)
+    _interrupt_and_resume(config, tmp_path / "run", InterruptFit(1, epoch=0))
+    assert_same_models(straight, tmp_path / "run")
+
+
 def billion_scale_config():
     config = _recipe("billion_scale_cifar10")
     config.data.source = "digits"

@@ -10,9 +10,10 @@ A killed run resumes at the first unfinished round (and inside it, at the last s
 
 With config.data.source="shards" nothing of the pool is held in memory but its labels (8 bytes
 per image): the teacher labels the pool a labeling shard at a time, the selection streams the
-probability shards (`ConfidentBalancedSelection`: O(images_per_class x classes), and soft targets
-O(selected x classes)), and the student's pseudo-labeled batches are read from the data shards by
-position (each an image id) through the same stateless shuffle as in memory.
+probability shards (`ConfidentBalancedSelection`: O(images_per_class x classes)), and the
+student's pseudo-labeled batches are read by position through the same stateless shuffle as in
+memory: their images from the data shards (each an image id), their soft targets from the
+probability shards (the selection holds them by reference, `ProbabilityRows`: O(selected)).
 """
 
 import warnings

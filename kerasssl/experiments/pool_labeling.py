@@ -20,6 +20,7 @@ from kerasssl.pseudo_labels import (
     select_top_k_per_class,
 )
 from kerasssl.pseudo_labels.pool_accuracy import PoolAccuracy
+from kerasssl.pseudo_labels.probability_rows import ProbabilityRows
 
 POOL_FOLDER = "unlabeled_pool"
 
@@ -61,6 +62,22 @@ def _beam_label(config, teacher_path, data, folder, workdir, shard_size, transfo
     )
 
 
+def _soft_targets_reader(config, folder):
+    """The soft targets' source: rows read on demand from `folder` for a shards source, else
+    read into memory.
+
+    By reference (`ProbabilityRows`) when the data streams from shards: there the selected
+    targets (4 bytes x classes per row) would be the run's one O(selected) array, 520 GB at JFT
+    scale. An in-memory source already holds the pool's pixels, the same order of size as its
+    selected targets, and keeps them as one tensor gathered in the graph, without a Python call
+    per batch. Both give the same bytes, so the same batches and weights
+    (`tests/test_resume.py`).
+    """
+    if config.data.source == "shards":
+        return lambda ids: ProbabilityRows(folder, ids)
+    return lambda ids: read_rows(folder, ids)
+
+
 def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, workdir):
     """(Noisy Student's `Selection`, pool pseudo-label accuracy) of `teacher` over the pool.
 
@@ -71,9 +88,11 @@ def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, w
 
     In-process, the probability shards are streamed twice and never held whole: once through
     `ConfidentBalancedSelection` and the accuracy count, once more for the selected rows'
-    soft targets (`read_rows`). Memory is O(images_per_class x classes) for the selection
-    (O(kept images) without balancing) plus O(selected x classes) for soft targets, whatever
-    the pool size. The Beam path still reads its soft labels whole.
+    soft targets (`read_rows`), or, with config.data.source="shards", not at all: the selection
+    carries them by reference (`ProbabilityRows`) and the student's stream reads a batch of
+    rows at a time. Memory is O(images_per_class x classes) for the selection (O(kept images)
+    without balancing), plus O(selected x classes) for in-memory soft targets (O(selected) by
+    reference), whatever the pool size. The Beam path still reads its soft labels whole.
     """
     section = config.noisy_student
     if not uses_beam(config):
@@ -87,7 +106,9 @@ def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, w
         for start, probabilities in read_shards(folder):
             selector.update(probabilities, start)
             accuracy.update(probabilities, start)
-        probabilities_of = (lambda ids: read_rows(folder, ids)) if section.soft_targets else None
+        probabilities_of = None
+        if section.soft_targets:
+            probabilities_of = _soft_targets_reader(config, folder)
         return selector.result(probabilities_of), accuracy.result()
     beam_labeling, beam_selection = beam_modules(config.pseudo_labels.runner)
     phases.check_unlabeled(data)

@@ -125,7 +125,8 @@ class ConfidentBalancedSelection:
         Args:
             probabilities_of: for soft targets, a function of pool indices int64 [m] returning
                 their probability rows float32 [m, num_classes] (e.g. `labeling_job.read_rows`
-                of the job's folder); None gives hard targets (class ids).
+                of the job's folder), or a reader of them with `gather` (a `ProbabilityRows`:
+                targets by reference, nothing read); None gives hard targets (class ids).
 
         Raises the error and warns the warning `select_confident_balanced` would.
         """
@@ -147,7 +148,10 @@ class ConfidentBalancedSelection:
         if probabilities_of is None:
             targets = classes
         else:
-            targets = np.asarray(probabilities_of(indices), np.float32)
+            targets = probabilities_of(indices)
+            # A reader with `gather` (`ProbabilityRows`) is kept by reference, unread.
+            if not hasattr(targets, "gather"):
+                targets = np.asarray(targets, np.float32)
         return Selection(indices, targets, confidences)
 
     def _balanced(self):

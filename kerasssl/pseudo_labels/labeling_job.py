@@ -28,7 +28,7 @@ from kerasssl.pseudo_labels.fingerprints import images_fingerprint, weights_fing
 MANIFEST = "manifest.json"
 
 
-def _shard_name(index, num_shards):
+def shard_name(index, num_shards):
     return f"shard-{index:05d}-of-{num_shards:05d}.npy"
 
 
@@ -116,13 +116,13 @@ def label_images(
         delete_job(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if manifest_path.is_file() and json.loads(manifest_path.read_text()).get("finished"):
-        return _manifest(output_dir)
+        return finished_manifest(output_dir)
     # Written before any shard, so every shard on disk is known to come from this job.
     files.atomic_write_json(manifest_path, {**job, "finished": False})
     progress = keras.utils.Progbar(num_images, unit_name="image") if verbose else None
     for shard in range(num_shards):
         start, stop = shard * shard_size, min(num_images, (shard + 1) * shard_size)
-        path = output_dir / _shard_name(shard, num_shards)
+        path = output_dir / shard_name(shard, num_shards)
         if not path.is_file():
             # One predict call per shard: Keras' compiled predict loop runs the batches, so the
             # job keeps model.predict's throughput.
@@ -186,7 +186,7 @@ def different_job_error(output_dir, stored, job):
     )
 
 
-def _manifest(output_dir):
+def finished_manifest(output_dir):
     path = pathlib.Path(output_dir) / MANIFEST
     manifest = json.loads(path.read_text()) if path.is_file() else {}
     if not manifest.get("finished"):
@@ -199,9 +199,9 @@ def _manifest(output_dir):
 
 def read_shards(output_dir):
     """Yields (first pool index, float32 [n, num_classes] probabilities) shard by shard."""
-    manifest = _manifest(output_dir)
+    manifest = finished_manifest(output_dir)
     for shard in range(manifest["num_shards"]):
-        path = pathlib.Path(output_dir) / _shard_name(shard, manifest["num_shards"])
+        path = pathlib.Path(output_dir) / shard_name(shard, manifest["num_shards"])
         yield shard * manifest["shard_size"], np.load(path)
 
 
@@ -213,7 +213,7 @@ def read_rows(output_dir, indices):
     num_classes) plus one shard, whatever the pool size. Bit for bit
     `load_probabilities(output_dir)[indices]`.
     """
-    manifest = _manifest(output_dir)
+    manifest = finished_manifest(output_dir)
     indices = np.asarray(indices)
     # An empty list is float64 to numpy: no index is no error.
     if indices.ndim != 1 or (len(indices) and not np.issubdtype(indices.dtype, np.integer)):
@@ -235,7 +235,7 @@ def read_rows(output_dir, indices):
         start = shard * shard_size
         low, high = np.searchsorted(sorted_indices, [start, start + shard_size])
         if high > low:
-            path = pathlib.Path(output_dir) / _shard_name(shard, manifest["num_shards"])
+            path = pathlib.Path(output_dir) / shard_name(shard, manifest["num_shards"])
             rows[order[low:high]] = np.load(path)[sorted_indices[low:high] - start]
     return rows
 

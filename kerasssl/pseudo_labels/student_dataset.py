@@ -40,7 +40,9 @@ def student_dataset(
             `ShardImages` (`data.unlabeled.images` of a shards source): then neither the pool
             nor the selected images are held in memory; they are read by position (each an
             image id, `pool_images.ids()`) from the shards, a batch at a time.
-        selection: a `Selection` (soft or hard targets).
+        selection: a `Selection` (soft or hard targets). Soft targets held by reference (a
+            `ProbabilityRows`) are read from the labeling job's shards a batch at a time, the
+            same values as in memory.
         batch_size: labeled images per batch, B.
         unlabeled_ratio: pseudo-labeled images per labeled one (Noisy Student uses 14 or 28
             on ImageNet), an int >= 1.
@@ -75,7 +77,14 @@ def student_dataset(
         seed,
         _PSEUDO_STREAM,
     )
-    targets = tf.constant(selection.targets)
+    # Targets by reference (`ProbabilityRows`) are read a batch at a time, as shard images are.
+    if hasattr(selection.targets, "gather"):
+        gather_targets = selection.targets.gather
+    else:
+        targets = tf.constant(selection.targets)
+
+        def gather_targets(positions):
+            return tf.gather(targets, positions)
 
     def make_batch(step):
         labeled_batch = labeled_stream.batch(step)
@@ -83,7 +92,7 @@ def student_dataset(
         inputs = {
             "labeled": labeled_batch["labeled"],
             "pseudo_labeled": pseudo_batch["pseudo_labeled"],
-            "pseudo_targets": tf.gather(targets, pseudo_batch["label"]),
+            "pseudo_targets": gather_targets(pseudo_batch["label"]),
         }
         return inputs, labeled_batch["label"]
 

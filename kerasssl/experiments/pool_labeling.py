@@ -92,7 +92,8 @@ def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, w
     carries them by reference (`ProbabilityRows`) and the student's stream reads a batch of
     rows at a time. Memory is O(images_per_class x classes) for the selection (O(kept images)
     without balancing), plus O(selected x classes) for in-memory soft targets (O(selected) by
-    reference), whatever the pool size. The Beam path still reads its soft labels whole.
+    reference), whatever the pool size. The Beam path reads its soft-label shards the same way,
+    shard by shard, its soft targets gathered in memory (O(selected x classes)).
     """
     section = config.noisy_student
     if not uses_beam(config):
@@ -124,13 +125,15 @@ def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, w
         section.shard_size,
         transform,
     )
-    _, probabilities = beam_labeling.load_soft_labels(folder)
-    probabilities_of = (lambda ids: probabilities[ids]) if section.soft_targets else None
-    selection = beam_selection.read_selection(
-        folder, probabilities.shape[1], probabilities_of, stacklevel=2
-    )
+    # Shard by shard, as in-process: only the selected rows are gathered (O(selected x C)).
+    probabilities_of = None
+    if section.soft_targets:
+        probabilities_of = lambda ids: beam_labeling.gather_soft_labels(folder, ids)  # noqa: E731
+    num_classes = beam_labeling.finished_manifest(folder)["num_classes"]
+    selection = beam_selection.read_selection(folder, num_classes, probabilities_of, stacklevel=2)
     accuracy = PoolAccuracy(data.unlabeled.labels)
-    accuracy.update(probabilities, 0)
+    for ids, probabilities in beam_labeling.read_soft_label_shards(folder):
+        accuracy.update_ids(probabilities, ids)
     return selection, accuracy.result()
 
 

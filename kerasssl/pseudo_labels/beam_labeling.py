@@ -360,6 +360,46 @@ def load_soft_labels(output_dir):
     return ids, probabilities
 
 
+def read_soft_label_shards(output_dir):
+    """Yields (int64 ids [n], float32 probabilities [n, C]) of a finished job, shard by shard:
+    memory is one shard, whatever the pool size."""
+    output_dir = pathlib.Path(output_dir)
+    manifest = finished_manifest(output_dir)
+    for entry in manifest["shards"]:
+        ids, probabilities = soft_label_shards.read_shard(output_dir / entry["file"])
+        yield ids, probabilities.reshape(len(ids), manifest["num_classes"])
+
+
+def gather_soft_labels(output_dir, ids):
+    """The probability rows of `ids` (int64 [m], repeats allowed), float32 [m, C], read shard
+    by shard: memory O(m x C) for the rows plus one shard, never the pool's [N, C] matrix.
+
+    Raises ValueError naming the ids the job did not label.
+    """
+    ids = np.asarray(ids, np.int64)
+    order = np.argsort(ids, kind="stable")
+    wanted = ids[order]
+    rows = np.zeros((len(ids), finished_manifest(output_dir)["num_classes"]), np.float32)
+    found = np.zeros(len(ids), bool)
+    for shard_ids, probabilities in read_soft_label_shards(output_dir):
+        if len(shard_ids) == 0:
+            continue
+        shard_order = np.argsort(shard_ids, kind="stable")
+        sorted_ids = shard_ids[shard_order]
+        where = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+        hit = sorted_ids[where] == wanted
+        rows[order[hit]] = probabilities[shard_order[where[hit]]]
+        found[order[hit]] = True
+    if not found.all():
+        missing = np.unique(ids[~found])
+        raise ValueError(
+            f"the soft labels in {output_dir} have no row for image ids {missing[:10].tolist()}"
+            f"{' ...' if len(missing) > 10 else ''}: label the same pool again (`kerasssl "
+            "label --overwrite`)."
+        )
+    return rows
+
+
 def _stream(images, chunk_size=4096):
     """The images one at a time, read `chunk_size` at a time (a `ShardImages` view is never
     held in memory whole)."""

@@ -39,6 +39,23 @@ class PoolAccuracy:
         self.num_correct += int(np.count_nonzero(np.argmax(probabilities, axis=1) == labels))
         self.num_seen += len(probabilities)
 
+    def update_ids(self, probabilities, ids):
+        """Counts rows float [n, num_classes] of the pool images `ids` (int [n], any order)."""
+        probabilities, ids = np.asarray(probabilities), np.asarray(ids, np.int64)
+        if probabilities.ndim != 2 or len(ids) != len(probabilities):
+            raise ValueError(
+                f"probabilities must be [n, num_classes] rows of the n ids, got shape "
+                f"{probabilities.shape} for {len(ids)} ids."
+            )
+        if len(ids) and (ids.min() < 0 or ids.max() >= len(self.labels)):
+            raise ValueError(
+                f"ids must be pool indices in [0, {len(self.labels)}): label the pool whose "
+                "labels were passed."
+            )
+        labels = np.asarray(self.labels)[ids] if len(ids) else np.zeros(0, np.int64)
+        self.num_correct += int(np.count_nonzero(np.argmax(probabilities, axis=1) == labels))
+        self.num_seen += len(probabilities)
+
     def result(self):
         """The fraction correct, a float; a ValueError when no image was counted."""
         if self.num_seen == 0:

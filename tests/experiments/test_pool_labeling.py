@@ -62,7 +62,14 @@ def _both(setting, label):
     return results
 
 
-def test_noisy_student_selects_the_same_pseudo_labels_on_beam(setting):
+def test_noisy_student_selects_the_same_pseudo_labels_on_beam(setting, monkeypatch):
+    from kerasssl.pseudo_labels import beam_labeling
+
+    def whole_matrix(*_):
+        raise AssertionError("the Beam path loaded every soft label at once")
+
+    # Soft targets and the pool accuracy come from the soft-label shards, one at a time.
+    monkeypatch.setattr(beam_labeling, "load_soft_labels", whole_matrix)
     (in_process, pool_accuracy), (on_beam, beam_pool_accuracy) = _both(
         setting, pool_labeling.noisy_student_pseudo_labels
     )

@@ -65,6 +65,16 @@ def test_soft_labels_and_selections_equal_the_in_process_job(job):
     ids, probabilities = beam_labeling.load_soft_labels(tmp_path / "out")
     np.testing.assert_array_equal(ids, np.arange(50))
     np.testing.assert_array_equal(probabilities, expected)  # the same batches: the same floats
+    # Streamed, shard by shard: the shards in order, and any ids' rows (repeats, any order).
+    streamed = list(beam_labeling.read_soft_label_shards(tmp_path / "out"))
+    assert [len(part_ids) for part_ids, _ in streamed] == [16, 16, 16, 2]
+    np.testing.assert_array_equal(np.concatenate([rows for _, rows in streamed]), expected)
+    wanted = np.array([49, 3, 3, 17, 0, 32], np.int64)
+    np.testing.assert_array_equal(
+        beam_labeling.gather_soft_labels(tmp_path / "out", wanted), expected[wanted]
+    )
+    with pytest.raises(ValueError, match=r"no row for image ids \[50\]"):
+        beam_labeling.gather_soft_labels(tmp_path / "out", np.array([1, 50]))
     top_k = beam_selection.read_selection(tmp_path / "out", 4)
     np.testing.assert_array_equal(top_k.indices, select_top_k_per_class([expected], 6, 2).indices)
     # Another selection over the same job: soft labels kept, not labeled again.

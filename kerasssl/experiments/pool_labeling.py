@@ -78,6 +78,17 @@ def _soft_targets_reader(config, folder):
     return lambda ids: read_rows(folder, ids)
 
 
+def _beam_soft_targets_reader(config, folder):
+    """`_soft_targets_reader` for the Beam labeler's soft-label shards (the same choice)."""
+    if config.data.source == "shards":
+        from kerasssl.pseudo_labels.soft_label_rows import SoftLabelRows
+
+        return lambda ids: SoftLabelRows(folder, ids)
+    from kerasssl.pseudo_labels import beam_labeling
+
+    return lambda ids: beam_labeling.gather_soft_labels(folder, ids)
+
+
 def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, workdir):
     """(Noisy Student's `Selection`, pool pseudo-label accuracy) of `teacher` over the pool.
 
@@ -128,7 +139,7 @@ def noisy_student_pseudo_labels(config, teacher, teacher_folder, data, folder, w
     # Shard by shard, as in-process: only the selected rows are gathered (O(selected x C)).
     probabilities_of = None
     if section.soft_targets:
-        probabilities_of = lambda ids: beam_labeling.gather_soft_labels(folder, ids)  # noqa: E731
+        probabilities_of = _beam_soft_targets_reader(config, folder)
     num_classes = beam_labeling.finished_manifest(folder)["num_classes"]
     selection = beam_selection.read_selection(folder, num_classes, probabilities_of, stacklevel=2)
     accuracy = PoolAccuracy(data.unlabeled.labels)

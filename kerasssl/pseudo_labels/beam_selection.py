@@ -302,7 +302,9 @@ def read_selection(folder, num_classes, probabilities_of=None, stacklevel=1):
     if probabilities_of is None:
         targets = array["class"].astype(np.int64)
     else:
-        targets = np.asarray(probabilities_of(indices), np.float32)
+        targets = probabilities_of(indices)
+        if not hasattr(targets, "gather"):  # by reference (`SoftLabelRows`): kept unread
+            targets = np.asarray(targets, np.float32)
     return Selection(indices, targets, array["confidence"].astype(np.float32))
 
 

@@ -37,17 +37,18 @@ class ProbabilityRows:
     def __init__(self, output_dir, indices):
         self.output_dir = pathlib.Path(output_dir)
         manifest = labeling_job.finished_manifest(self.output_dir)
-        self.indices = np.asarray(indices, np.int64).reshape(-1)
-        self.num_classes = int(manifest["num_classes"])
         self.shard_size = int(manifest["shard_size"])
         self.num_shards = int(manifest["num_shards"])
-        if len(self.indices) and (
-            self.indices.min() < 0 or self.indices.max() >= manifest["num_images"]
-        ):
+        self._init_view(indices, int(manifest["num_classes"]), int(manifest["num_images"]))
+
+    def _init_view(self, indices, num_classes, num_images):
+        """The view's rows and the shard cache; ValueError for an index outside the job."""
+        self.indices = np.asarray(indices, np.int64).reshape(-1)
+        self.num_classes = num_classes
+        if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= num_images):
             raise ValueError(
-                f"indices must be in [0, {manifest['num_images']}) (the job in "
-                f"{self.output_dir} labeled {manifest['num_images']} images), got "
-                f"{self.indices.min()} .. {self.indices.max()}."
+                f"indices must be in [0, {num_images}) (the job in {self.output_dir} labeled "
+                f"{num_images} images), got {self.indices.min()} .. {self.indices.max()}."
             )
         self.dtype = np.dtype(np.float32)
         # Memory-mapped lazily: a batch reads its rows' pages, not whole shards. tf.data calls
@@ -69,26 +70,40 @@ class ProbabilityRows:
     def __repr__(self):
         return f"ProbabilityRows({self.output_dir}, shape={self.shape})"
 
+    def _open(self, shard):
+        """The opened shard `shard` (subclasses read other shard formats)."""
+        path = self.output_dir / labeling_job.shard_name(shard, self.num_shards)
+        return np.load(path, mmap_mode="r")
+
+    def _locate(self, pool_indices):
+        """(shard, offset in it) of each pool index: the job's shards hold shard_size each."""
+        shards = pool_indices // self.shard_size
+        return shards, pool_indices - shards * self.shard_size
+
+    def _rows(self, opened, offsets, pool_indices):
+        """float32 [n, num_classes] rows at `offsets` of an opened shard."""
+        del pool_indices  # a .npy shard holds no ids to check
+        return opened[offsets]
+
     def _shard(self, shard):
         with self._lock:
             if shard in self._shards:
                 self._shards.move_to_end(shard)
                 return self._shards[shard]
-            path = self.output_dir / labeling_job.shard_name(shard, self.num_shards)
-            self._shards[shard] = mapped = np.load(path, mmap_mode="r")
+            self._shards[shard] = opened = self._open(shard)
             while len(self._shards) > OPEN_SHARDS:
-                # Unmapped once no batch being read still holds it.
+                # Closed once no batch being read still holds it.
                 self._shards.popitem(last=False)
-            return mapped
+            return opened
 
     def read(self, positions) -> np.ndarray:
         """float32 [len(positions), num_classes] rows at `positions` (positions in this view)."""
         pool_indices = self.indices[np.asarray(positions, np.int64).reshape(-1)]
         rows = np.empty((len(pool_indices), self.num_classes), np.float32)
-        shards = pool_indices // self.shard_size
+        shards, offsets = self._locate(pool_indices)
         for shard in np.unique(shards).tolist():
             chosen = np.flatnonzero(shards == shard)
-            rows[chosen] = self._shard(shard)[pool_indices[chosen] - shard * self.shard_size]
+            rows[chosen] = self._rows(self._shard(shard), offsets[chosen], pool_indices[chosen])
         return rows
 
     def __array__(self, dtype=None, copy=None):

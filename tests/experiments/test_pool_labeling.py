@@ -83,6 +83,19 @@ def test_noisy_student_selects_the_same_pseudo_labels_on_beam(setting, monkeypat
     assert (folder / "direct" / pool_labeling.POOL_FOLDER / "manifest.json").is_file()
 
 
+def test_noisy_student_on_shards_keeps_beam_soft_targets_by_reference(setting):
+    config, _, _, _ = setting
+    config.data.source = "shards"  # only the choice of the soft targets' reader reads it
+    try:
+        (in_process, _), (on_beam, _) = _both(setting, pool_labeling.noisy_student_pseudo_labels)
+    finally:
+        config.data.source = "digits"
+    assert type(on_beam.targets).__name__ == "SoftLabelRows"
+    assert type(in_process.targets).__name__ == "ProbabilityRows"
+    np.testing.assert_array_equal(np.asarray(on_beam.targets), np.asarray(in_process.targets))
+    np.testing.assert_array_equal(on_beam.hard_labels, in_process.hard_labels)
+
+
 def test_billion_scale_selects_the_same_top_k_on_beam(setting):
     in_process, on_beam = _both(setting, pool_labeling.billion_scale_selection)
     assert len(in_process) > 0

@@ -75,6 +75,20 @@ def test_soft_labels_and_selections_equal_the_in_process_job(job):
     )
     with pytest.raises(ValueError, match=r"no row for image ids \[50\]"):
         beam_labeling.gather_soft_labels(tmp_path / "out", np.array([1, 50]))
+    # By reference: the same rows read a batch at a time, in and out of a tf.data pipeline.
+    import tensorflow as tf
+
+    from kerasssl.pseudo_labels.soft_label_rows import SoftLabelRows
+
+    by_reference = SoftLabelRows(tmp_path / "out", wanted)
+    assert by_reference.shape == (6, 4)
+    positions = np.array([5, 0, 1, 1, 4], np.int64)
+    np.testing.assert_array_equal(by_reference.read(positions), expected[wanted[positions]])
+    (batch,) = list(tf.data.Dataset.from_tensors(positions).map(by_reference.gather))
+    np.testing.assert_array_equal(batch.numpy(), expected[wanted[positions]])
+    np.testing.assert_array_equal(np.asarray(by_reference), expected[wanted])
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 50\)"):
+        SoftLabelRows(tmp_path / "out", [50])
     top_k = beam_selection.read_selection(tmp_path / "out", 4)
     np.testing.assert_array_equal(top_k.indices, select_top_k_per_class([expected], 6, 2).indices)
     # Another selection over the same job: soft labels kept, not labeled again.

@@ -163,7 +163,9 @@ def summarize(method, results):
         "algorithm": config.algorithm,
         "seeds": len(results),
         "labeled": ", ".join(labeled_split(config) for config, _, _ in results),
-        "steps": config.train.epochs * config.train.steps_per_epoch,
+        # steps_per_epoch 0 means whole passes over the labeled set (supervised_<dataset>).
+        "steps": config.train.epochs * config.train.steps_per_epoch
+        or f"{config.train.epochs} epochs",
         "ema": config.train.get("ema_momentum", 0.0),
         "test_accuracy": statistics.mean(tests),
         "test_accuracy_spread": (max(tests) - min(tests)) / 2 if len(tests) > 1 else 0.0,

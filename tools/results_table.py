@@ -34,6 +34,8 @@ EXTRA_METRICS = (
     ("mpl_student_test_accuracy", "MPL student"),
     ("pseudo_label_accuracy", "pseudo-labels"),
     ("mask_rate", "mask rate"),
+    ("final_mask_rate", "last-epoch mask rate"),  # FixMatch / FlexMatch
+    ("final_pseudo_label_accuracy", "last-epoch pseudo-labels"),
 )
 
 

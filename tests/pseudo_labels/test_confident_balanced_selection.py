@@ -8,7 +8,6 @@ import pytest
 
 from kerasssl.pseudo_labels import (
     ConfidentBalancedSelection,
-    label_images,
     load_probabilities,
     read_rows,
     read_shards,
@@ -126,19 +125,8 @@ def test_everything_filtered_and_bad_input_name_the_fix():
         ConfidentBalancedSelection(3, confidence_threshold=1.0)
 
 
-@pytest.fixture
-def labeled_job(tmp_path):
-    import keras
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((2, 2, 1))
-    teacher = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
-    images = np.random.default_rng(0).integers(0, 256, (50, 2, 2, 1)).astype(np.uint8)
-    label_images(teacher, images, tmp_path, shard_size=8, batch_size=4, verbose=0)
-    return tmp_path
-
-
 def test_read_rows_gathers_selected_rows_shard_by_shard(labeled_job):
+    labeled_job, _ = labeled_job  # the folder
     probabilities = load_probabilities(labeled_job)
     indices = np.array([49, 3, 3, 17, 0, 40, 17], np.int64)
     np.testing.assert_array_equal(read_rows(labeled_job, indices), probabilities[indices])
@@ -150,6 +138,7 @@ def test_read_rows_gathers_selected_rows_shard_by_shard(labeled_job):
 
 
 def test_pool_accuracy_counts_the_whole_matrix_value(labeled_job):
+    labeled_job, _ = labeled_job  # the folder
     probabilities = load_probabilities(labeled_job)
     labels = np.random.default_rng(1).integers(0, 4, size=50)
     accuracy = PoolAccuracy(labels)

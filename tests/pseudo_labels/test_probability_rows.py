@@ -7,25 +7,12 @@ import tensorflow as tf
 from kerasssl.data.image_data import ImageData
 from kerasssl.pseudo_labels import (
     ConfidentBalancedSelection,
-    label_images,
     probability_rows,
     read_rows,
     read_shards,
 )
 from kerasssl.pseudo_labels.probability_rows import ProbabilityRows
 from kerasssl.pseudo_labels.student_dataset import student_dataset
-
-
-@pytest.fixture
-def labeled_job(tmp_path):
-    import keras
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((2, 2, 1))
-    teacher = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
-    images = np.random.default_rng(0).integers(0, 256, (50, 2, 2, 1)).astype(np.uint8)
-    label_images(teacher, images, tmp_path, shard_size=8, batch_size=4, verbose=0)
-    return tmp_path, images
 
 
 def test_rows_are_read_rows_eagerly_and_in_a_dataset(labeled_job):

@@ -128,6 +128,18 @@ def shard_reads(monkeypatch):
     return sizes
 
 
+@pytest.fixture(scope="session")
+def load_tool():
+    """`load_tool(name)` imports tools/<name>.py as a module (the tools are scripts, not a
+    package; importing one defines no absl flags)."""
+    from kerasssl import recipe_catalog
+
+    def load(name):
+        return recipe_catalog.load_module(REPO_ROOT / "tools" / f"{name}.py")
+
+    return load
+
+
 @pytest.fixture
 def cifar10_subset():
     """Path of ../shared/data/cifar10-subset; the test skips cleanly when it is absent."""

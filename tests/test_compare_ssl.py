@@ -1,20 +1,12 @@
 """tools/compare_ssl.py at smoke size: one table, the same labeled split for every method."""
 
-import importlib.util
 import math
-import pathlib
 
 import pytest
 
-TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "compare_ssl.py"
-
-
 @pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("compare_ssl", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("compare_ssl")
 
 
 def _check_rows(tool, rows, methods):

@@ -1,6 +1,5 @@
 """tools/model_table.py: JSON-only stdout, counts equal to the models', paper figures."""
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -20,11 +19,8 @@ def run_tool(*args):
 
 
 @pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("model_table", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("model_table")
 
 
 def test_json_format_prints_only_a_json_list():

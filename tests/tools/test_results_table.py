@@ -1,6 +1,5 @@
 """tools/results_table.py: run folders -> the README's table (rows, seeds, gap, extras, chart)."""
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -12,11 +11,8 @@ TOOL = pathlib.Path(__file__).resolve().parents[2] / "tools" / "results_table.py
 
 
 @pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("results_table", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("results_table")
 
 
 def write_run(folder, algorithm="supervised", seed=0, history=None, **metrics):

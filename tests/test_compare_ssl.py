@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+
 @pytest.fixture(scope="module")
 def tool(load_tool):
     return load_tool("compare_ssl")

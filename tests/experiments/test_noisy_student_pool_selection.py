@@ -1,7 +1,6 @@
 """The in-process Noisy Student selection streams the probability shards: the pool's whole
 [N, classes] matrix is never loaded, and the selection and diagnostics are the whole-matrix ones."""
 
-import keras
 import numpy as np
 import pytest
 
@@ -14,7 +13,7 @@ from kerasssl.pseudo_labels import labeling_job, load_probabilities, select_conf
 
 
 @pytest.fixture(scope="module")
-def setting():
+def setting(digits_teacher):
     config = recipe_defaults.base_config()  # digits, 8x8x1
     config.data.labels_per_class = 5
     config.train.eval_batch_size = 64
@@ -24,12 +23,7 @@ def setting():
     config.noisy_student.images_per_class = 40
     config.noisy_student.shard_size = 256  # several shards
     data = prepare_data(config.data, seed=config.seed)
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((8, 8, 1))
-    hidden = keras.layers.Flatten()(keras.layers.Rescaling(1 / 16)(inputs))
-    # Large random weights: confident, varied argmaxes, as a trained teacher's.
-    initializer = keras.initializers.RandomNormal(stddev=0.5)
-    teacher = keras.Model(inputs, keras.layers.Dense(10, kernel_initializer=initializer)(hidden))
+    teacher = digits_teacher()
     return config, data, teacher
 
 

@@ -3,7 +3,6 @@ in-process job does."""
 
 import warnings
 
-import keras
 import numpy as np
 import pytest
 
@@ -19,7 +18,7 @@ from kerasssl.experiments.teacher_student_config import (  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def setting(tmp_path_factory):
+def setting(tmp_path_factory, digits_teacher):
     folder = tmp_path_factory.mktemp("pool_labeling")
     config = recipe_defaults.base_config()  # digits, 8x8x1
     config.data.labels_per_class = 5
@@ -33,12 +32,7 @@ def setting(tmp_path_factory):
     config.billion_scale.p = 2
     config.billion_scale.shard_size = 256
     data = prepare_data(config.data, seed=config.seed)
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((8, 8, 1))
-    hidden = keras.layers.Flatten()(keras.layers.Rescaling(1 / 16)(inputs))
-    # Large random weights: confident, varied argmaxes, as a trained teacher's.
-    initializer = keras.initializers.RandomNormal(stddev=0.5)
-    teacher = keras.Model(inputs, keras.layers.Dense(10, kernel_initializer=initializer)(hidden))
+    teacher = digits_teacher()
     (folder / "teacher").mkdir()
     teacher.save(folder / "teacher" / "model.keras")
     return config, data, teacher, folder

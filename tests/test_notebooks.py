@@ -15,6 +15,8 @@ import re
 import nbformat
 import pytest
 
+from kerasssl import recipe_catalog
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 # One per method.
@@ -31,16 +33,8 @@ MAX_NOTEBOOK_BYTES = 1_000_000
 MAX_PNG_BYTES = 150_000
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        "notebooks_tool", REPO_ROOT / "tools" / "notebooks.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+# Loaded at import (not through the load_tool fixture): the parametrization below needs it.
+tool = recipe_catalog.load_module(REPO_ROOT / "tools" / "notebooks.py")
 by_name = pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 
 

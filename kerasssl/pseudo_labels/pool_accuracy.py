@@ -35,9 +35,7 @@ class PoolAccuracy:
                 f"{len(self.labels)}), got shape {probabilities.shape} from index {start_index}: "
                 "label the pool whose labels were passed."
             )
-        labels = np.asarray(self.labels[start_index:stop])
-        self.num_correct += int(np.count_nonzero(np.argmax(probabilities, axis=1) == labels))
-        self.num_seen += len(probabilities)
+        self._count(probabilities, np.asarray(self.labels[start_index:stop]))
 
     def update_ids(self, probabilities, ids):
         """Counts rows float [n, num_classes] of the pool images `ids` (int [n], any order)."""
@@ -53,6 +51,10 @@ class PoolAccuracy:
                 "labels were passed."
             )
         labels = np.asarray(self.labels)[ids] if len(ids) else np.zeros(0, np.int64)
+        self._count(probabilities, labels)
+
+    def _count(self, probabilities, labels):
+        # The one count both update paths share, so they cannot drift apart.
         self.num_correct += int(np.count_nonzero(np.argmax(probabilities, axis=1) == labels))
         self.num_seen += len(probabilities)
 

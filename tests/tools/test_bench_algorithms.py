@@ -1,6 +1,5 @@
 """tools/bench_algorithms.py: every algorithm's step timed against its bound, tiny settings."""
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -34,10 +33,8 @@ def run_tool(tmp_path, *arguments):
     return result.stdout, {row["algorithm"]: row for row in table["rows"]}
 
 
-def test_bounds_count_the_passes_each_step_needs():
-    spec = importlib.util.spec_from_file_location("bench_algorithms", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_bounds_count_the_passes_each_step_needs(load_tool):
+    tool = load_tool("bench_algorithms")
     cases = {case.name: case for case in tool.cases("resnet_tiny", 4, 2, image_size=8)}
     assert tuple(cases) == ALGORITHMS
     assert cases["supervised"].units == 4 and cases["noisy_student"].units == 12

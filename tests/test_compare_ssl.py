@@ -26,9 +26,13 @@ def _check_rows(tool, rows, methods):
 # Long: three smoke runs (the default tier checks the table's arithmetic and the budget).
 @pytest.mark.long
 def test_smoke_comparison_prints_one_table(tool, tmp_path):
-    rows = tool.compare("digits", tmp_path, methods=("supervised", "fixmatch"), smoke=True)
-    _check_rows(tool, rows, ["supervised", "fixmatch"])
+    rows = tool.compare(
+        "digits", tmp_path, methods=("fixmatch", "supervised"), smoke=True, equal_time=True
+    )
+    _check_rows(tool, rows, ["supervised", "fixmatch", "supervised_time_of_fixmatch"])
     assert rows[0]["algorithm"] == "supervised" and rows[1]["algorithm"] == "fix_match"
+    assert rows[2]["algorithm"] == "supervised"
+    assert (tmp_path / "supervised_time_of_fixmatch" / "seed_0.budget.json").exists()
 
 
 def test_gap_closed_is_the_fraction_of_the_labeled_to_all_labels_gap(tool):
@@ -53,8 +57,8 @@ def test_smoke_comparison_of_all_five_methods(tool, tmp_path):
 
 def test_budget_sets_every_methods_steps(tool):
     for method in tool.METHODS:
-        config = tool.method_config(method, "digits", seed=1, steps=300)
-        assert config.train.epochs * config.train.steps_per_epoch == 300, method
+        config = tool.method_config(method, "digits", seed=1, steps=400)
+        assert config.train.epochs * config.train.steps_per_epoch == 400, method
         assert config.seed == 1 and config.data.labels_per_class == 5, method
     flex = tool.method_config("flexmatch", "digits", seed=0)
     assert flex.fix_match.threshold == "flex"
@@ -72,3 +76,39 @@ def test_bad_arguments_are_named(tool, tmp_path):
         tool.compare("digits", tmp_path, methods=("pi_model",))
     with pytest.raises(ValueError, match="--root"):
         tool.compare("cifar10", tmp_path)
+    with pytest.raises(ValueError, match="multiple of 40"):
+        tool.method_config("billion_scale", "digits", seed=0, steps=300)
+
+
+def test_equal_time_steps_are_whole_epochs_of_the_supervised_pace(tool):
+    # 100 supervised steps took 50 s: a 300 s method buys 600 steps, in epochs of 40.
+    assert tool.equal_time_steps(300.0, 50.0, 100, 40) == 600
+    assert tool.equal_time_steps(305.0, 50.0, 100, 40) == 600  # 610 rounds to 15 epochs
+    assert tool.equal_time_steps(1.0, 50.0, 100, 40) == 40  # at least one epoch
+    with pytest.raises(ValueError, match="wall_seconds"):
+        tool.equal_time_steps(300.0, 0.0, 100, 40)
+
+
+def test_equal_time_runs_keep_the_budget_they_were_given(tool, tmp_path, monkeypatch):
+    """The supervised runs are sized by the methods' wall clock, and a rerun, whose finished runs
+    report more seconds, resumes the same equal-time runs instead of resizing them."""
+    calls = []
+
+    def fake_run(config, folder):
+        calls.append((folder.parent.name, config.train.epochs * config.train.steps_per_epoch))
+        seconds = {"supervised": 10.0, "fixmatch": 30.0}.get(folder.parent.name, 1.0)
+        return {"test_accuracy": 0.5, "validation_accuracy": 0.5}, seconds + len(calls)
+
+    monkeypatch.setattr(tool, "run_one", fake_run)
+    methods = ("fixmatch", "supervised")
+    rows = tool.compare("digits", tmp_path, methods=methods, steps=100, equal_time=True)
+    assert [row["method"] for row in rows] == [
+        "supervised", "fixmatch", "supervised_time_of_fixmatch"
+    ]  # fmt: skip
+    # supervised: 100 steps in 11 s; fixmatch 32 s -> 291 steps -> 300 (whole epochs of 50).
+    assert calls == [("supervised", 100), ("fixmatch", 100), ("supervised_time_of_fixmatch", 300)]
+    calls.clear()
+    tool.compare("digits", tmp_path, methods=methods, steps=100, equal_time=True)
+    assert calls[-1] == ("supervised_time_of_fixmatch", 300)
+    with pytest.raises(ValueError, match="add supervised"):
+        tool.compare("digits", tmp_path, methods=("fixmatch",), equal_time=True)

@@ -1,27 +1,39 @@
-"""Supervised, FixMatch, FlexMatch, Noisy Student and MPL on one labeled split, one table.
+"""Supervised, FixMatch, FlexMatch, Noisy Student, MPL and billion-scale on one labeled split.
 
     .venv/bin/python tools/compare_ssl.py --dataset=digits --workdir=runs/compare_digits
     .venv/bin/python tools/compare_ssl.py --dataset=cifar10 \
         --root=../shared/data/cifar10-subset --seeds=0,1 --steps=2000 --all_labels \
         --workdir=runs/compare_cifar10
     .venv/bin/python tools/compare_ssl.py --dataset=digits --smoke --workdir=/tmp/compare
+    .venv/bin/python tools/compare_ssl.py --dataset=cifar10 \
+        --root=../shared/data/cifar10-subset --methods=supervised,noisy_student --equal_time \
+        --workdir=runs/compare_cifar10
 
 Each method runs its recipe (`fixmatch_<dataset>` and its `:flex` and `:supervised` presets,
-`noisy_student_<dataset>`, `mpl_cifar10` with the data settings of `fixmatch_<dataset>` on
-digits) through `kerasssl.train.train_and_evaluate`, into `<workdir>/<method>/seed_<s>`: a
-killed comparison resumes where it stopped when run again. Every method gets the same data
-settings (source, root, validation split, `--labels_per_class`) and seed, so the same labeled
-images (the "labeled" column shows their count and a hash, per seed). The budget: `--steps` sets
-`config.train.epochs` x `steps_per_epoch` of every method, i.e. the steps of FixMatch,
-FlexMatch and supervised training and of Noisy Student's teacher and MPL's joint phase; Noisy
-Student's rounds and MPL's fine-tuning keep their recipe's length, and the minutes column
-shows what each method really cost. With `--all_labels`, a supervised run on every training
+`noisy_student_<dataset>`, `mpl_cifar10` and `billion_scale_cifar10`, with the data settings of
+`fixmatch_<dataset>` on digits) through `kerasssl.train.train_and_evaluate`, into
+`<workdir>/<method>/seed_<s>`: a killed comparison resumes where it stopped when run again.
+Every method gets the same data settings (source, root, validation split, `--labels_per_class`)
+and seed, so the same labeled images (the "labeled" column shows their count and a hash, per
+seed). The budget: `--steps` sets `config.train.epochs` x `steps_per_epoch` of every method,
+i.e. the steps of FixMatch, FlexMatch and supervised training and of the teacher of Noisy
+Student and billion-scale and MPL's joint phase; Noisy Student's rounds, billion-scale's
+pre-training and fine-tuning and MPL's fine-tuning keep their recipe's length, and the minutes
+column shows what each method really cost. With `--all_labels`, a supervised run on every training
 label (`supervised_<dataset>`) is the top row, and "gap closed" is (method - supervised) /
 (all labels - supervised), the fraction of the labeled-only -> all-labels gap a method closes.
+
+Equal compute: with `--equal_time`, every method also gets a supervised run of the same wall
+clock, `supervised_time_of_<method>/seed_<s>`: as many steps (whole epochs of the supervised
+run's) as fit in the method's `wall_seconds` at the `supervised` run's seconds per step (its
+`wall_seconds` over its steps: both figures include start-up and evaluation). Both runs must be
+timed on the same machine under the same load, so run the comparison alone. The step count is
+written to `seed_<s>.budget.json` beside that folder the first time and read back after, so a
+rerun resumes the same run even though re-entering a finished run adds to its `wall_seconds`.
 """
 
 import hashlib
-import importlib.util
+import json
 import math
 import os
 import pathlib
@@ -35,7 +47,10 @@ from absl import app, flags  # noqa: E402
 FLAGS = flags.FLAGS
 
 RECIPES = pathlib.Path(__file__).resolve().parents[1] / "recipes"
-METHODS = ("supervised", "fixmatch", "flexmatch", "noisy_student", "mpl")
+METHODS = ("supervised", "fixmatch", "flexmatch", "noisy_student", "mpl", "billion_scale")
+# The recipes written for cifar10 only: on digits they take fixmatch_digits' views.
+CIFAR10_ONLY = ("mpl", "billion_scale")
+EQUAL_TIME_PREFIX = "supervised_time_of_"
 DATASETS = ("digits", "cifar10")
 
 
@@ -50,14 +65,14 @@ def define_flags():
     flags.DEFINE_integer("labels_per_class", 0, "Labels per class (0: the recipe's).")
     flags.DEFINE_bool("all_labels", False, "Add supervised on every label (the top).")
     flags.DEFINE_bool("smoke", False, "Every recipe's `:smoke` preset (seconds each).")
+    flags.DEFINE_bool("equal_time", False, "Add a supervised run of each method's wall-clock time.")
     flags.DEFINE_string("workdir", None, "Folder of the runs.", required=True)
 
 
 def load_recipe(name, arg=""):
-    spec = importlib.util.spec_from_file_location(name, RECIPES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg or None)
+    from kerasssl import recipe_catalog
+
+    return recipe_catalog.load_module(RECIPES / f"{name}.py").get_config(arg or None)
 
 
 def recipe_for(method, dataset, smoke):
@@ -69,6 +84,7 @@ def recipe_for(method, dataset, smoke):
         "flexmatch": (f"fixmatch_{dataset}", "smoke" if smoke else "flex"),
         "noisy_student": (f"noisy_student_{dataset}", preset),
         "mpl": ("mpl_cifar10", preset),
+        "billion_scale": ("billion_scale_cifar10", preset),
         "all_labels": (f"supervised_{dataset}", preset),
     }
     return names[method]
@@ -89,16 +105,23 @@ def method_config(method, dataset, seed, steps=0, labels_per_class=0, root="", s
     config.data.labels_per_class = (
         0 if method == "all_labels" else (labels_per_class or data.labels_per_class)
     )
-    if method == "mpl" and dataset == "digits":
-        # mpl_cifar10's flips and views would turn digits into other glyphs.
+    if method in CIFAR10_ONLY and dataset == "digits":
+        # The cifar10 recipes' flips and views would turn digits into other glyphs.
         config.data.augment = data.augment
-        config.meta_pseudo_labels.weak_view = reference.fix_match.weak_view
-        config.meta_pseudo_labels.strong_view = reference.fix_match.strong_view
+        if method == "mpl":
+            config.meta_pseudo_labels.weak_view = reference.fix_match.weak_view
+            config.meta_pseudo_labels.strong_view = reference.fix_match.strong_view
     config.seed = int(seed)
     if steps:
-        per_epoch = config.train.steps_per_epoch or min(steps, 50)
-        config.train.steps_per_epoch = min(per_epoch, steps)
-        config.train.epochs = max(1, steps // config.train.steps_per_epoch)
+        per_epoch = min(config.train.steps_per_epoch or min(steps, 50), steps)
+        if steps % per_epoch:
+            # Cutting would train fewer steps than the table's budget says.
+            raise ValueError(
+                f"--steps={steps} is not a whole number of {method}'s epochs of {per_epoch} "
+                f"steps: pass a multiple of {per_epoch}."
+            )
+        config.train.steps_per_epoch = per_epoch
+        config.train.epochs = steps // per_epoch
     return config
 
 
@@ -120,6 +143,55 @@ def labeled_split(config):
     return f"{len(labeled)} ({digest[:8]})"
 
 
+def run_steps(config):
+    return config.train.epochs * config.train.steps_per_epoch
+
+
+def equal_time_steps(method_seconds, supervised_seconds, supervised_steps, steps_per_epoch):
+    """Supervised steps, whole epochs of `steps_per_epoch` (at least one), that take
+    `method_seconds` at the supervised run's `supervised_seconds` for `supervised_steps`."""
+    if supervised_seconds <= 0 or supervised_steps <= 0:
+        raise ValueError(
+            f"the supervised run took {supervised_seconds} s for {supervised_steps} steps: "
+            "rerun it to time it (its metrics.json wall_seconds)."
+        )
+    steps = method_seconds * supervised_steps / supervised_seconds
+    return max(1, round(steps / steps_per_epoch)) * steps_per_epoch
+
+
+def equal_time_config(supervised_config, supervised_seconds, method_seconds, folder):
+    """`supervised_config` for the wall clock of a method's run; the steps chosen the first
+    time are kept beside `folder`, in <folder>.budget.json (re-entering a finished run adds to
+    its seconds; the run folder itself holds only what the run writes)."""
+    folder = pathlib.Path(folder)
+    budget_path = folder.parent / f"{folder.name}.budget.json"
+    per_epoch = supervised_config.train.steps_per_epoch
+    if not per_epoch:
+        raise ValueError(
+            "--equal_time needs the supervised recipe's train.steps_per_epoch > 0 (whole "
+            "passes cannot be cut to a time budget)."
+        )
+    if budget_path.exists():
+        steps = json.loads(budget_path.read_text())["steps"]
+    else:
+        steps = equal_time_steps(
+            method_seconds, supervised_seconds, run_steps(supervised_config), per_epoch
+        )
+        budget = {
+            "steps": steps,
+            "method_wall_seconds": method_seconds,
+            "supervised_wall_seconds": supervised_seconds,
+            "supervised_steps": run_steps(supervised_config),
+        }
+        budget_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = budget_path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(budget, indent=2))
+        partial.replace(budget_path)  # atomic: a killed write leaves no half file
+    config = supervised_config.copy_and_resolve_references()
+    config.train.epochs = steps // per_epoch
+    return config
+
+
 def compare(
     dataset,
     workdir,
@@ -130,28 +202,52 @@ def compare(
     root="",
     all_labels=False,
     smoke=False,
+    equal_time=False,
 ):
     """Runs every method and seed; returns one row per method (accuracies over seeds)."""
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"--methods: unknown method {method!r}; choose from {METHODS}.")
+    if equal_time and "supervised" not in methods:
+        raise ValueError("--equal_time times supervised steps: add supervised to --methods.")
     if dataset not in DATASETS:
         raise ValueError(f"--dataset must be one of {DATASETS}, got {dataset!r}.")
     if dataset == "cifar10" and not root:
         raise ValueError("--dataset=cifar10 needs --root=<image folder with train/ and test/>.")
-    runs = (["all_labels"] if all_labels else []) + list(methods)
-    rows = []
+    # Supervised first: the equal-time runs need its seconds per step.
+    runs = (["all_labels"] if all_labels else []) + sorted(
+        methods, key=lambda method: method != "supervised"
+    )
+    rows, timed = [], {}
     for method in runs:
         results = []
         for seed in seeds:
             config = method_config(method, dataset, seed, steps, labels_per_class, root, smoke)
-            folder = pathlib.Path(workdir) / method / f"seed_{seed}"
-            print(f"== {method}, seed {seed} -> {folder}", flush=True)
-            metrics, seconds = run_one(config, folder)
-            results.append((config, metrics, seconds))
+            results.append(_run(method, seed, config, workdir))
+        timed[method] = results
         rows.append(summarize(method, results))
+    for method in runs if equal_time else ():
+        if method in ("all_labels", "supervised"):
+            continue
+        name, results = f"{EQUAL_TIME_PREFIX}{method}", []
+        for index, seed in enumerate(seeds):
+            supervised_config, _, supervised_seconds = timed["supervised"][index]
+            folder = pathlib.Path(workdir) / name / f"seed_{seed}"
+            method_seconds = timed[method][index][2]
+            config = equal_time_config(
+                supervised_config, supervised_seconds, method_seconds, folder
+            )
+            results.append(_run(name, seed, config, workdir))
+        rows.append(summarize(name, results))
     add_gap_closed(rows)
     return rows
+
+
+def _run(method, seed, config, workdir):
+    folder = pathlib.Path(workdir) / method / f"seed_{seed}"
+    print(f"== {method}, seed {seed} -> {folder}", flush=True)
+    metrics, seconds = run_one(config, folder)
+    return config, metrics, seconds
 
 
 def summarize(method, results):
@@ -164,8 +260,7 @@ def summarize(method, results):
         "seeds": len(results),
         "labeled": ", ".join(labeled_split(config) for config, _, _ in results),
         # steps_per_epoch 0 means whole passes over the labeled set (supervised_<dataset>).
-        "steps": config.train.epochs * config.train.steps_per_epoch
-        or f"{config.train.epochs} epochs",
+        "steps": run_steps(config) or f"{config.train.epochs} epochs",
         "ema": config.train.get("ema_momentum", 0.0),
         "test_accuracy": statistics.mean(tests),
         "test_accuracy_spread": (max(tests) - min(tests)) / 2 if len(tests) > 1 else 0.0,
@@ -214,6 +309,7 @@ def main(argv):
             root=FLAGS.root,
             all_labels=FLAGS.all_labels,
             smoke=FLAGS.smoke,
+            equal_time=FLAGS.equal_time,
         )
     except ValueError as error:  # a bad flag: one line, no traceback
         raise app.UsageError(str(error)) from None

@@ -7,7 +7,7 @@ import keras
 import ml_collections
 import tensorflow as tf
 
-from kerasssl import files, losses
+from kerasssl import distribute, files, losses
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import progress, supervised
 from kerasssl.pseudo_labels import label_images
@@ -77,7 +77,9 @@ def supervised_phase(
         folder: the phase's folder.
         callbacks: extra Keras callbacks.
         initial_model: None (a fresh `config.model`) or a callable returning the network to
-            start from; called only when the phase has to run.
+            start from; called only when the phase has to run. With
+            `config.model.sync_batch_norm` its BatchNorm layers are synchronized, as a fresh
+            network's.
         phase_index: the phase's place in its experiment (see `seed_phase`).
         title: the phase's banner (`progress.phase_banner`), None for none.
     """
@@ -89,6 +91,10 @@ def supervised_phase(
         folder.mkdir(parents=True, exist_ok=True)
         seed_phase(config, phase_index)
         model = initial_model() if initial_model is not None else None
+        if model is not None and config.model.get("sync_batch_norm", False):
+            # A loaded model.keras has plain BatchNorm again (see synchronize_batch_norm): a
+            # fine-tuning on many replicas would normalize each replica by its own slice.
+            distribute.synchronize_batch_norm(model)
         model, _, _, _ = supervised.train_supervised(
             config, data, labeled, folder, callbacks, model=model
         )

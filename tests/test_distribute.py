@@ -97,6 +97,8 @@ MIRRORED_SCRIPT = """
         if recipe == "noisy_student_digits":
             config.noisy_student.student_model.kwargs.dropout_rate = 0.0
             config.noisy_student.student_model.kwargs.stochastic_depth_rate = 0.0
+        if recipe == "fixmatch_digits":
+            config.fix_match.threshold = "flex"
         if recipe == "mpl_cifar10":
             config.meta_pseudo_labels.student_dropout_rate = 0.0
             config.meta_pseudo_labels.teacher_dropout_rate = 0.0
@@ -157,10 +159,13 @@ def test_mirrored_supervised_matches_one_device(tmp_path):
 # its mirrored weights differ from one device's; its warm-up is compared in
 # tests/algorithms/test_divide_mix.py, and two workers equal one mirrored process for it
 # (tests/test_multi_worker.py).
-# billion_scale_cifar10 fine-tunes its loaded pre-trained student, as MPL does.
+# billion_scale_cifar10 fine-tunes its loaded pre-trained student, as MPL does; FlexMatch
+# gathers its per-image state over the replicas.
 @pytest.mark.slow
 def test_mirrored_matches_one_device_for_every_family(tmp_path):
-    families = ["distillation_digits", "noisy_student_digits", "billion_scale_cifar10"]
+    families = [
+        "distillation_digits", "noisy_student_digits", "billion_scale_cifar10", "fixmatch_digits"
+    ]  # fmt: skip
     results = run_mirrored(tmp_path, families)
     for recipe in families:
         assert_mirrored_matches_one_device(results, recipe)

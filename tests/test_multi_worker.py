@@ -144,18 +144,26 @@ def history_epochs(history):
     return [int(row.split(",")[0]) for row in rows]
 
 
-# Smoke runs of each family (supervised, Noisy Student, MPL, DivideMix); two workers then one
-# mirrored process, 2-8 minutes each on the shared 2-core machine.
+# Smoke runs of each family (supervised, Noisy Student, MPL, DivideMix, FlexMatch, whose
+# per-image state is gathered over the workers); two workers then one mirrored process, 2-8
+# minutes each on the shared 2-core machine.
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "recipe",
-    ["supervised_digits", "noisy_student_digits", "mpl_cifar10", "dividemix_digits"],
+    "recipe, extra",
+    [
+        ("supervised_digits", ()),
+        ("noisy_student_digits", ()),
+        ("mpl_cifar10", ()),
+        ("dividemix_digits", ()),
+        ("fixmatch_digits", ("--config.fix_match.threshold=flex",)),
+    ],
+    ids=["supervised_digits", "noisy_student_digits", "mpl_cifar10", "dividemix_digits", "flex"],
 )
-def test_two_workers_match_one_mirrored_process(recipe, tmp_path):
+def test_two_workers_match_one_mirrored_process(recipe, extra, tmp_path):
     workdir, logs = tmp_path / "multi_worker", tmp_path / "logs"
     logs.mkdir()
     start = time.perf_counter()
-    wait_for_workers(start_workers(recipe, workdir, logs), logs)
+    wait_for_workers(start_workers(recipe, workdir, logs, extra), logs)
     multi_worker_seconds = time.perf_counter() - start
 
     # Only the chief wrote the workdir: each history has one row per epoch, not one per
@@ -170,7 +178,7 @@ def test_two_workers_match_one_mirrored_process(recipe, tmp_path):
 
     mirrored = tmp_path / "mirrored"
     start = time.perf_counter()
-    run_mirrored(recipe, mirrored)
+    run_mirrored(recipe, mirrored, extra)
     mirrored_seconds = time.perf_counter() - start
     largest = assert_same_weights(workdir, mirrored)
     metrics = [json.loads((path / "metrics.json").read_text()) for path in (workdir, mirrored)]

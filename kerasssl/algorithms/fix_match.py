@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasssl import losses, optimizers
+from kerasssl.algorithms.replicas import gather_over_replicas
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 
 THRESHOLDS = ("fixed", "flex")
@@ -39,11 +40,12 @@ class FixMatch(SeedGeneratorCheckpointing, keras.Model):
 
     Only `compute_loss` is overridden: mixed precision, `steps_per_execution`, callbacks and
     trackers work as in plain Keras; the Keras `Loss` objects divide by the replica count
-    under `tf.distribute` (FlexMatch's per-image state is single-replica only: each replica
-    would see other images). `call` returns the wrapped network's logits, so `evaluate` and
-    `predict` work on the algorithm directly. For EMA evaluation, as the papers, compile with
-    an optimizer made with `use_ema=True, ema_momentum=0.999` and fit with
-    `keras.callbacks.SwapEMAWeights()`; `fit` leaves the EMA weights in the network.
+    under `tf.distribute`, and FlexMatch's per-image state is updated with the whole global
+    batch on every replica (gathered), so it equals one device's. `call` returns the wrapped
+    network's logits, so `evaluate` and `predict` work on the algorithm directly. For EMA
+    evaluation, as the papers, compile with an optimizer made with `use_ema=True,
+    ema_momentum=0.999` and fit with `keras.callbacks.SwapEMAWeights()`; `fit` leaves the EMA
+    weights in the network.
 
     Args:
         model: a `keras.Model` mapping images to logits.
@@ -138,6 +140,8 @@ class FixMatch(SeedGeneratorCheckpointing, keras.Model):
                 initializer=keras.initializers.Constant(-1),
                 dtype="int32",
                 trainable=False,
+                # Every replica assigns the same value (see record_confident).
+                aggregation="only_first_replica",
                 name="selected_labels",
             )
         # The wrapper's only weight is FlexMatch's state: it is built once the network is,
@@ -269,13 +273,12 @@ class FixMatch(SeedGeneratorCheckpointing, keras.Model):
         return self.confidence_threshold * learning_effects / (2.0 - learning_effects)
 
     def record_confident(self, unlabeled_index, pseudo_labels, confidence):
-        if tf.distribute.get_strategy().num_replicas_in_sync > 1:
-            raise ValueError(
-                "threshold='flex' keeps one label per unlabeled image, which replicas cannot "
-                "share under tf.distribute: train FlexMatch on one device or use 'fixed'."
-            )
+        # Under tf.distribute every replica applies the whole global batch's update, in the
+        # global batch's order, so the state stays the one a single device would keep.
+        index, pseudo_labels, confidence = gather_over_replicas(
+            ops.cast(ops.reshape(unlabeled_index, (-1,)), "int32"), pseudo_labels, confidence
+        )
         selected = confidence >= self.confidence_threshold
-        index = ops.cast(ops.reshape(unlabeled_index, (-1,)), "int32")
         # Images below tau write their old value into a spare last slot, dropped afterwards, so
         # a duplicate of a selected image in the same batch cannot undo its update.
         target = ops.where(selected, index, self.num_unlabeled)

@@ -6,6 +6,7 @@ from keras import ops
 
 from kerasssl import optimizers
 from kerasssl.algorithms.class_counts import check_same_classes
+from kerasssl.algorithms.replicas import mean_over_replicas
 from kerasssl.algorithms.seed_generator_checkpointing import SeedGeneratorCheckpointing
 from kerasssl.algorithms.sharpen import check_temperature
 from kerasssl.algorithms.training_batch_build import TrainingBatchBuild
@@ -439,7 +440,7 @@ class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Mod
             training=True,
         )
         after = ops.mean(soft_cross_entropy(labels_one_hot, ops.cast(after_logits, "float32")))
-        improvement = self.replica_mean(before - after)
+        improvement = mean_over_replicas(before - after)
         feedback = improvement - self.h_baseline
         if self.baseline_decay:
             self.h_baseline.assign(
@@ -475,20 +476,7 @@ class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Mod
             before = ops.mean(
                 soft_cross_entropy(labels_one_hot, ops.cast(before_logits, "float32"))
             )
-        return after, {"h": ops.stop_gradient(self.replica_mean(before - after))}
-
-    @staticmethod
-    def replica_mean(value):
-        """The mean of `value` over replicas (identity on one device).
-
-        Goes through `merge_call`, as the optimizers' gradient sums do: a replica-context
-        `all_reduce` between them can be matched with a different collective on another
-        replica (seen as a shape mismatch under `MirroredStrategy`).
-        """
-        context = tf.distribute.get_replica_context()
-        if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
-            return value
-        return context.merge_call(_mean_over_replicas, args=(value,))
+        return after, {"h": ops.stop_gradient(mean_over_replicas(before - after))}
 
     def update_trackers(self, **values):
         for name, value in values.items():
@@ -531,7 +519,3 @@ class MetaPseudoLabels(TrainingBatchBuild, SeedGeneratorCheckpointing, keras.Mod
         for name in ("teacher", "student"):
             config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)
-
-
-def _mean_over_replicas(strategy, value):
-    return strategy.extended.reduce_to(tf.distribute.ReduceOp.MEAN, value, destinations=value)

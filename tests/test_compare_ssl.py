@@ -92,12 +92,16 @@ def test_equal_time_steps_are_whole_epochs_of_the_supervised_pace(tool):
 def test_equal_time_runs_keep_the_budget_they_were_given(tool, tmp_path, monkeypatch):
     """The supervised runs are sized by the methods' wall clock, and a rerun, whose finished runs
     report more seconds, resumes the same equal-time runs instead of resizing them."""
-    calls = []
+    calls, untimed = [], []
 
     def fake_run(config, folder):
         calls.append((folder.parent.name, config.train.epochs * config.train.steps_per_epoch))
         seconds = {"supervised": 10.0, "fixmatch": 30.0}.get(folder.parent.name, 1.0)
-        return {"test_accuracy": 0.5, "validation_accuracy": 0.5}, seconds + len(calls)
+        seconds += len(calls)
+        metrics = {"test_accuracy": 0.5, "validation_accuracy": 0.5, "wall_seconds": seconds}
+        if folder.parent.name == "fixmatch" and untimed:
+            del metrics["wall_seconds"]
+        return metrics, seconds
 
     monkeypatch.setattr(tool, "run_one", fake_run)
     methods = ("fixmatch", "supervised")
@@ -112,3 +116,7 @@ def test_equal_time_runs_keep_the_budget_they_were_given(tool, tmp_path, monkeyp
     assert calls[-1] == ("supervised_time_of_fixmatch", 300)
     with pytest.raises(ValueError, match="add supervised"):
         tool.compare("digits", tmp_path, methods=("fixmatch",), equal_time=True)
+    # A run from before metrics.json had wall_seconds cannot set a budget.
+    untimed.append(True)
+    with pytest.raises(ValueError, match="fixmatch run of seed 0 has no wall_seconds"):
+        tool.compare("digits", tmp_path / "old", methods=methods, steps=100, equal_time=True)

@@ -159,6 +159,17 @@ def equal_time_steps(method_seconds, supervised_seconds, supervised_steps, steps
     return max(1, round(steps / steps_per_epoch)) * steps_per_epoch
 
 
+def recorded_seconds(metrics, method, seed):
+    """The run's `wall_seconds` (its own training and evaluation, summed over resumes)."""
+    if "wall_seconds" not in metrics:
+        # The time of re-entering a finished run would buy a supervised run of one epoch.
+        raise ValueError(
+            f"--equal_time: the {method} run of seed {seed} has no wall_seconds in its "
+            "metrics.json (it predates them): rerun it into a new --workdir."
+        )
+    return float(metrics["wall_seconds"])
+
+
 def equal_time_config(supervised_config, supervised_seconds, method_seconds, folder):
     """`supervised_config` for the wall clock of a method's run; the steps chosen the first
     time are kept beside `folder`, in <folder>.budget.json (re-entering a finished run adds to
@@ -231,9 +242,10 @@ def compare(
             continue
         name, results = f"{EQUAL_TIME_PREFIX}{method}", []
         for index, seed in enumerate(seeds):
-            supervised_config, _, supervised_seconds = timed["supervised"][index]
+            supervised_config, supervised_metrics, _ = timed["supervised"][index]
             folder = pathlib.Path(workdir) / name / f"seed_{seed}"
-            method_seconds = timed[method][index][2]
+            supervised_seconds = recorded_seconds(supervised_metrics, "supervised", seed)
+            method_seconds = recorded_seconds(timed[method][index][1], method, seed)
             config = equal_time_config(
                 supervised_config, supervised_seconds, method_seconds, folder
             )

@@ -194,10 +194,9 @@ def equal_time_config(supervised_config, supervised_seconds, method_seconds, fol
             "supervised_wall_seconds": supervised_seconds,
             "supervised_steps": run_steps(supervised_config),
         }
-        budget_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = budget_path.with_suffix(".json.partial")
-        partial.write_text(json.dumps(budget, indent=2))
-        partial.replace(budget_path)  # atomic: a killed write leaves no half file
+        from kerasssl import files
+
+        files.atomic_write_json(budget_path, budget)  # a killed write leaves no half file
     config = supervised_config.copy_and_resolve_references()
     config.train.epochs = steps // per_epoch
     return config

@@ -263,8 +263,16 @@ def synchronize_batch_norm(model):
     Returns the number of layers switched.
     """
     switched = 0
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
-            switched += 1
+    for layer in batch_norm_layers(model):
+        layer.synchronized = True
+        switched += 1
     return switched
+
+
+def batch_norm_layers(model):
+    """Every `BatchNormalization` layer of `model`, nested ones too, in layer order."""
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]

@@ -4,7 +4,6 @@ The mirrored runs need two logical CPU devices, which must be configured before 
 runs any op: they run in one fresh subprocess that trains several recipes and reports JSON.
 """
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -52,11 +51,7 @@ def test_sync_batch_norm_switches_every_batch_norm_layer():
     synced = shared.build_model(config, 10, (8, 8, 1))
 
     def flags(model):
-        return [
-            layer.synchronized
-            for layer in model._flatten_layers(include_self=False)
-            if isinstance(layer, keras.layers.BatchNormalization)
-        ]
+        return [layer.synchronized for layer in distribute.batch_norm_layers(model)]
 
     assert flags(plain) and not any(flags(plain))
     assert all(flags(synced)) and len(flags(synced)) == len(flags(plain))

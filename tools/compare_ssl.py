@@ -242,7 +242,7 @@ def compare(
         name, results = f"{EQUAL_TIME_PREFIX}{method}", []
         for index, seed in enumerate(seeds):
             supervised_config, supervised_metrics, _ = timed["supervised"][index]
-            folder = pathlib.Path(workdir) / name / f"seed_{seed}"
+            folder = run_folder(workdir, name, seed)
             supervised_seconds = recorded_seconds(supervised_metrics, "supervised", seed)
             method_seconds = recorded_seconds(timed[method][index][1], method, seed)
             config = equal_time_config(
@@ -254,8 +254,12 @@ def compare(
     return rows
 
 
+def run_folder(workdir, method, seed):
+    return pathlib.Path(workdir) / method / f"seed_{seed}"
+
+
 def _run(method, seed, config, workdir):
-    folder = pathlib.Path(workdir) / method / f"seed_{seed}"
+    folder = run_folder(workdir, method, seed)
     print(f"== {method}, seed {seed} -> {folder}", flush=True)
     metrics, seconds = run_one(config, folder)
     return config, metrics, seconds

@@ -1,9 +1,8 @@
 """kerasssl.experiments.teacher_student: pieces the multi-phase experiments share."""
 
-import keras
 import pytest
 
-from kerasssl import files
+from kerasssl import distribute, files
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import supervised
 from kerasssl.experiments import teacher_student as phases
@@ -11,11 +10,7 @@ from kerasssl.testing import smoke_config
 
 
 def _batch_norm_flags(model):
-    return [
-        layer.synchronized
-        for layer in model._flatten_layers(include_self=False)
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
+    return [layer.synchronized for layer in distribute.batch_norm_layers(model)]
 
 
 def test_a_loaded_initial_model_trains_with_synchronized_batch_norm(tmp_path, monkeypatch):

@@ -8,8 +8,9 @@ A workdir holds:
     history.csv      one row per epoch (appended across resumes)
     model.keras      the final network (written atomically); loading it needs `import kerasssl`
     saved_model/     the same network as a TensorFlow SavedModel: serving needs TensorFlow only
-    metrics.json     final metrics, at least `test_accuracy`, and `wall_seconds` (written
-                     atomically)
+    metrics.json     final metrics, at least `test_accuracy`, and `wall_seconds` (the run's
+                     cost over every call, killed ones too: `kerasssl.run_clock`), written
+                     atomically
 Multi-phase algorithms (teacher then student, rounds) keep one such folder per phase inside it.
 """
 
@@ -22,7 +23,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from kerasssl import distribute, files, losses, run_folder
+from kerasssl import distribute, files, losses, run_clock, run_folder
 from kerasssl.data.prepare import prepare_data
 from kerasssl.experiments import context as shared
 from kerasssl.experiments import get_experiment
@@ -99,7 +100,6 @@ def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
     # Nothing is written before the workdir's stored config has been checked.
     folder = run_folder.RunFolder(workdir, config, overwrite=overwrite).check()
     workdir = folder.workdir
-    earlier_seconds = _finished_wall_seconds(workdir)
     seed_everything(config.seed, deterministic_ops=not config.train.jit_compile)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.train.dtype_policy)
@@ -108,39 +108,25 @@ def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
         data = prepare_data(config.data, seed=config.seed)
         folder.start()
         try:
-            experiment = get_experiment(config.algorithm)
-            # Networks, optimizers and algorithms built in the scope have mirrored variables;
-            # fit then splits each global batch over the replicas.
-            with strategy.scope(), distribute.multi_worker_compatibility(strategy):
-                metrics = experiment.run(ExperimentContext(config, workdir, data, tuple(callbacks)))
-            export_saved_model(workdir)
-            if data.label_noise is not None:
-                metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
-            metrics["wall_seconds"] = round(earlier_seconds + time.perf_counter() - start, 2)
-            files.atomic_write_json(workdir / "metrics.json", metrics)
+            # After start(): an overwritten run's seconds are gone with it.
+            with run_clock.RunClock(workdir, since=start) as clock:
+                experiment = get_experiment(config.algorithm)
+                # Networks, optimizers and algorithms built in the scope have mirrored
+                # variables; fit then splits each global batch over the replicas.
+                with strategy.scope(), distribute.multi_worker_compatibility(strategy):
+                    context = ExperimentContext(config, workdir, data, tuple(callbacks))
+                    metrics = experiment.run(context)
+                export_saved_model(workdir)
+                if data.label_noise is not None:
+                    metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
+                metrics["wall_seconds"] = round(clock.seconds(), 2)
+                files.atomic_write_json(workdir / "metrics.json", metrics)
         except BaseException:
             folder.remove_partial_run()
             raise
         return metrics
     finally:
         keras.config.set_dtype_policy(previous_policy)
-
-
-def _finished_wall_seconds(workdir):
-    """`wall_seconds` of the finished run in `workdir` (0 if none): a rerun that only
-    evaluates it again adds its own seconds to the run's, never replaces them with its own.
-
-    `wall_seconds` sums the calls that finished the run or re-entered it once finished; a call
-    killed mid-run is not counted (nothing records it), so a resumed run reports less than it
-    cost.
-    """
-    path = pathlib.Path(workdir) / "metrics.json"
-    if not path.is_file():
-        return 0.0
-    try:
-        return float(json.loads(path.read_text()).get("wall_seconds", 0.0))
-    except (ValueError, TypeError, AttributeError):
-        return 0.0
 
 
 def export_saved_model(workdir):

@@ -80,15 +80,6 @@ def test_bad_arguments_are_named(tool, tmp_path):
         tool.method_config("billion_scale", "digits", seed=0, steps=300)
 
 
-def test_equal_time_steps_are_whole_epochs_of_the_supervised_pace(tool):
-    # 100 supervised steps took 50 s: a 300 s method buys 600 steps, in epochs of 40.
-    assert tool.equal_time_steps(300.0, 50.0, 100, 40) == 600
-    assert tool.equal_time_steps(305.0, 50.0, 100, 40) == 600  # 610 rounds to 15 epochs
-    assert tool.equal_time_steps(1.0, 50.0, 100, 40) == 40  # at least one epoch
-    with pytest.raises(ValueError, match="wall_seconds"):
-        tool.equal_time_steps(300.0, 0.0, 100, 40)
-
-
 def test_equal_time_runs_keep_the_budget_they_were_given(tool, tmp_path, monkeypatch):
     """The supervised runs are sized by the methods' wall clock, and a rerun, whose finished runs
     report more seconds, resumes the same equal-time runs instead of resizing them."""

@@ -27,13 +27,12 @@ Equal compute: with `--equal_time`, every method also gets a supervised run of t
 clock, `supervised_time_of_<method>/seed_<s>`: as many steps (whole epochs of the supervised
 run's) as fit in the method's `wall_seconds` at the `supervised` run's seconds per step (its
 `wall_seconds` over its steps: both figures include start-up and evaluation). Both runs must be
-timed on the same machine under the same load, so run the comparison alone. The step count is
+timed on the same machine under the same load, so run the comparison alone. The epoch count is
 written to `seed_<s>.budget.json` beside that folder the first time and read back after, so a
 rerun resumes the same run even though re-entering a finished run adds to its `wall_seconds`.
 """
 
 import hashlib
-import json
 import math
 import os
 import pathlib
@@ -147,61 +146,6 @@ def run_steps(config):
     return config.train.epochs * config.train.steps_per_epoch
 
 
-def equal_time_steps(method_seconds, supervised_seconds, supervised_steps, steps_per_epoch):
-    """Supervised steps, whole epochs of `steps_per_epoch` (at least one), that take
-    `method_seconds` at the supervised run's `supervised_seconds` for `supervised_steps`."""
-    if supervised_seconds <= 0 or supervised_steps <= 0:
-        raise ValueError(
-            f"the supervised run took {supervised_seconds} s for {supervised_steps} steps: "
-            "rerun it to time it (its metrics.json wall_seconds)."
-        )
-    steps = method_seconds * supervised_steps / supervised_seconds
-    return max(1, round(steps / steps_per_epoch)) * steps_per_epoch
-
-
-def recorded_seconds(metrics, method, seed):
-    """The run's `wall_seconds` (its own training and evaluation, summed over resumes)."""
-    if "wall_seconds" not in metrics:
-        # The time of re-entering a finished run would buy a supervised run of one epoch.
-        raise ValueError(
-            f"--equal_time: the {method} run of seed {seed} has no wall_seconds in its "
-            "metrics.json (it predates them): rerun it into a new --workdir."
-        )
-    return float(metrics["wall_seconds"])
-
-
-def equal_time_config(supervised_config, supervised_seconds, method_seconds, folder):
-    """`supervised_config` for the wall clock of a method's run; the steps chosen the first
-    time are kept beside `folder`, in <folder>.budget.json (re-entering a finished run adds to
-    its seconds; the run folder itself holds only what the run writes)."""
-    folder = pathlib.Path(folder)
-    budget_path = folder.parent / f"{folder.name}.budget.json"
-    per_epoch = supervised_config.train.steps_per_epoch
-    if not per_epoch:
-        raise ValueError(
-            "--equal_time needs the supervised recipe's train.steps_per_epoch > 0 (whole "
-            "passes cannot be cut to a time budget)."
-        )
-    if budget_path.exists():
-        steps = json.loads(budget_path.read_text())["steps"]
-    else:
-        steps = equal_time_steps(
-            method_seconds, supervised_seconds, run_steps(supervised_config), per_epoch
-        )
-        budget = {
-            "steps": steps,
-            "method_wall_seconds": method_seconds,
-            "supervised_wall_seconds": supervised_seconds,
-            "supervised_steps": run_steps(supervised_config),
-        }
-        from kerasssl import files
-
-        files.atomic_write_json(budget_path, budget)  # a killed write leaves no half file
-    config = supervised_config.copy_and_resolve_references()
-    config.train.epochs = steps // per_epoch
-    return config
-
-
 def compare(
     dataset,
     workdir,
@@ -215,6 +159,8 @@ def compare(
     equal_time=False,
 ):
     """Runs every method and seed; returns one row per method (accuracies over seeds)."""
+    from kerasssl import equal_time
+
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"--methods: unknown method {method!r}; choose from {METHODS}.")
@@ -243,9 +189,11 @@ def compare(
         for index, seed in enumerate(seeds):
             supervised_config, supervised_metrics, _ = timed["supervised"][index]
             folder = run_folder(workdir, name, seed)
-            supervised_seconds = recorded_seconds(supervised_metrics, "supervised", seed)
-            method_seconds = recorded_seconds(timed[method][index][1], method, seed)
-            config = equal_time_config(
+            supervised_seconds = equal_time.recorded_seconds(
+                supervised_metrics, "supervised", seed
+            )
+            method_seconds = equal_time.recorded_seconds(timed[method][index][1], method, seed)
+            config = equal_time.equal_time_config(
                 supervised_config, supervised_seconds, method_seconds, folder
             )
             results.append(_run(name, seed, config, workdir))

@@ -96,6 +96,9 @@ def test_equal_time_runs_keep_the_budget_they_were_given(tool, tmp_path, monkeyp
 
     monkeypatch.setattr(tool, "run_one", fake_run)
     methods = ("fixmatch", "supervised")
+    tool.compare("digits", tmp_path / "plain", methods=methods, steps=100)
+    assert [name for name, _ in calls] == ["supervised", "fixmatch"]  # no equal-time run
+    calls.clear()
     rows = tool.compare("digits", tmp_path, methods=methods, steps=100, equal_time=True)
     assert [row["method"] for row in rows] == [
         "supervised", "fixmatch", "supervised_time_of_fixmatch"

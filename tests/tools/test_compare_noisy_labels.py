@@ -49,6 +49,12 @@ def test_equal_time_cross_entropy_gets_dividemix_wall_clock(tool, tmp_path, monk
         return {"test_accuracy": 0.5, "wall_seconds": seconds}
 
     monkeypatch.setattr(tool, "run_one", fake_run)
+    tool.compare("digits", tmp_path / "plain", settings=("pair40",))
+    assert [name for name, _ in calls] == [
+        "plain/pair40/dividemix/seed_0",
+        "plain/pair40/cross_entropy/seed_0",
+    ]
+    calls.clear()
     tool.compare("digits", tmp_path, settings=("pair40",), seeds=(0, 1), equal_time=True)
     # 60 cross-entropy epochs took 100 s: DivideMix's 600 s buy 360.
     assert calls == [

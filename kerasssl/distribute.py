@@ -178,7 +178,9 @@ def process_workdir(strategy, workdir):
     try:
         run = pathlib.Path(scratch) / "run"
         if pathlib.Path(workdir).is_dir():
-            shutil.copytree(workdir, run)
+            # Not the hidden files: the chief's temporaries of atomic writes (they vanish
+            # mid-copy) and its run clock, which are not state to restore from.
+            shutil.copytree(workdir, run, ignore=shutil.ignore_patterns(".*"))
         yield run
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

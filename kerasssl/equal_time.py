@@ -16,7 +16,8 @@ from kerasssl import files
 def recorded_seconds(metrics, name, seed):
     """The run's `wall_seconds`; a ValueError naming the run when it has none."""
     if "wall_seconds" not in metrics:
-        # The time of re-entering a finished run would buy a baseline of one epoch.
+        # A run from before wall_seconds (kerasssl.run_clock writes none for it): its cost
+        # is unknown, and the time of reading it would buy a baseline of one epoch.
         raise ValueError(
             f"--equal_time: the {name} run of seed {seed} has no wall_seconds in its "
             "metrics.json (it predates them): rerun it into a new --workdir."
@@ -45,8 +46,9 @@ def budget_path(folder):
 def equal_time_config(baseline_config, baseline_seconds, method_seconds, folder):
     """`baseline_config` trained for the method's wall clock, in whole epochs of its own.
 
-    The epochs are chosen the first time and kept in `budget_path(folder)`: re-entering a
-    finished run adds to its seconds, and a rerun must resume the same run, not resize it.
+    The epochs are chosen the first time and kept in `budget_path(folder)`: a rerun resumes
+    the same run, not one resized by what the method's run reports by then (a killed method
+    run that was resumed has counted on).
     """
     path = budget_path(folder)
     per_epoch = baseline_config.train.steps_per_epoch

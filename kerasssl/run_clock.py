@@ -1,12 +1,17 @@
-"""The wall clock a run has cost, over every call that trained it: killed, resumed or re-entered.
+"""The wall clock a run cost, over every call that trained it, killed ones included.
 
 `metrics.json`'s `wall_seconds` is what equal-compute comparisons size their baselines by
-(`tools/compare_ssl.py --equal_time`), so a run killed after 50 minutes and resumed for 10 must
-report about 60, not 10. While a call runs, its count is written every `interval` seconds to
+(`kerasssl.equal_time`), so a run killed after 50 minutes and resumed for 10 must report about
+60, not 10. While a call trains, its count is written every `interval` seconds to
 `<workdir>/.run_clock.json` (hidden: it is not progress a rerun resumes from, see
-`kerasssl.run_folder`); the next call starts from it. A kill loses at most `interval` seconds
-of the count, and the work redone since the last checkpoint is counted twice (at most an epoch
-per kill), so a resumed run reports close to, and never much less than, what it cost.
+`kerasssl.run_folder`), and the call that resumes the run starts from it. A kill loses at most
+`interval` seconds of the count, and the work redone since the last checkpoint is counted twice
+(at most an epoch per kill), so a resumed run reports close to what it cost.
+
+A finished run keeps the seconds that finished it: calls that re-enter it (to read its metrics,
+as the comparison tools do) add nothing, so a budget sized from it does not depend on how often
+it was read. A run whose cost is unknown (a metrics.json from before `wall_seconds`, and no
+clock file) gets no `wall_seconds` rather than the seconds of the last call.
 """
 
 import json
@@ -20,46 +25,64 @@ CLOCK_FILE = ".run_clock.json"
 METRICS_FILE = "metrics.json"
 
 
-def recorded_seconds(workdir):
-    """Seconds the run in `workdir` has cost so far (0 for a new run).
+def _read(path, key):
+    """`key` of the JSON object in `path`, or None (no file, no key, not JSON)."""
+    try:
+        value = json.loads(path.read_text()).get(key)
+        return None if value is None else float(value)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
-    A finished run's `wall_seconds` (re-entering it adds to them), else the count its killed
-    calls left in the clock file.
+
+def recorded_seconds(workdir):
+    """(seconds the run in `workdir` has cost so far, whether it is finished).
+
+    Seconds are None when unknown: a metrics.json without `wall_seconds` and no clock file.
     """
     workdir = pathlib.Path(workdir)
-    for name, key in ((METRICS_FILE, "wall_seconds"), (CLOCK_FILE, "seconds")):
-        path = workdir / name
-        if path.is_file():
-            try:
-                return float(json.loads(path.read_text()).get(key, 0.0))
-            except (ValueError, TypeError, AttributeError):
-                return 0.0  # a file from another tool, or torn by hand: count from zero
-    return 0.0
+    finished = _read(workdir / METRICS_FILE, "wall_seconds")
+    if finished is not None:
+        return finished, True
+    counted = _read(workdir / CLOCK_FILE, "seconds")
+    if counted is not None:
+        return counted, False  # killed calls (also after `kerasssl evaluate` made metrics.json)
+    return (None if (workdir / METRICS_FILE).exists() else 0.0), False
 
 
 class RunClock:
-    """Counts a run's seconds from `recorded_seconds(workdir)` on, saving the count as it goes.
+    """Counts a run's seconds on from those already recorded, saving the count as it goes.
 
-    Use as a context manager around the call's work; `seconds()` is the total so far. The
-    background thread only writes the clock file, so it costs nothing measurable.
+    Use as a context manager around one call's work; `seconds()` is the run's total so far
+    (None when its cost is unknown). The background thread only writes the clock file.
 
     Args:
         workdir: the run folder (it must exist when the clock starts).
+        resuming: whether the call continues a run of this folder (`RunFolder.resuming`); a
+            new run counts from zero whatever files an earlier run left.
         interval: seconds between two writes of the count.
         since: the `time.perf_counter()` at which this call's work began (default: when the
             clock starts), so the seconds spent before the run folder existed count too.
     """
 
-    def __init__(self, workdir, interval=30.0, since=None):
+    def __init__(self, workdir, resuming=True, interval=30.0, since=None):
         self.workdir = pathlib.Path(workdir)
         self.interval = float(interval)
-        self.earlier_seconds = recorded_seconds(self.workdir)
+        self.earlier_seconds, self.finished = (
+            recorded_seconds(self.workdir) if resuming else (0.0, False)
+        )
         self._since = since
         self._start = None
         self._stop = threading.Event()
         self._thread = None
 
+    @property
+    def counting(self):
+        """False for a finished run (its count is final) or one whose cost is unknown."""
+        return not self.finished and self.earlier_seconds is not None
+
     def seconds(self):
+        if not self.counting:
+            return self.earlier_seconds
         elapsed = 0.0 if self._start is None else time.perf_counter() - self._start
         return self.earlier_seconds + elapsed
 
@@ -75,13 +98,16 @@ class RunClock:
 
     def __enter__(self):
         self._start = time.perf_counter() if self._since is None else self._since
-        self._thread = threading.Thread(
-            target=self._save_until_stopped, name="kerasssl-run-clock", daemon=True
-        )
-        self._thread.start()
+        if self.counting:
+            self._thread = threading.Thread(
+                target=self._save_until_stopped, name="kerasssl-run-clock", daemon=True
+            )
+            self._thread.start()
         return self
 
     def __exit__(self, *exc_info):
+        if self._thread is None:
+            return False
         self._stop.set()
         self._thread.join()
         # A failed call leaves its count for the call that resumes it (the caller deletes it

@@ -8,9 +8,9 @@ A workdir holds:
     history.csv      one row per epoch (appended across resumes)
     model.keras      the final network (written atomically); loading it needs `import kerasssl`
     saved_model/     the same network as a TensorFlow SavedModel: serving needs TensorFlow only
-    metrics.json     final metrics, at least `test_accuracy`, and `wall_seconds` (the run's
-                     cost over every call, killed ones too: `kerasssl.run_clock`), written
-                     atomically
+    metrics.json     final metrics, at least `test_accuracy`, and `wall_seconds` (what the
+                     run cost over every call that trained it, killed ones too:
+                     `kerasssl.run_clock`), written atomically
 Multi-phase algorithms (teacher then student, rounds) keep one such folder per phase inside it.
 """
 
@@ -108,8 +108,8 @@ def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
         data = prepare_data(config.data, seed=config.seed)
         folder.start()
         try:
-            # After start(): an overwritten run's seconds are gone with it.
-            with run_clock.RunClock(workdir, since=start) as clock:
+            clock = run_clock.RunClock(workdir, resuming=folder.resuming, since=start)
+            with clock:
                 experiment = get_experiment(config.algorithm)
                 # Networks, optimizers and algorithms built in the scope have mirrored
                 # variables; fit then splits each global batch over the replicas.
@@ -119,7 +119,8 @@ def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
                 export_saved_model(workdir)
                 if data.label_noise is not None:
                     metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
-                metrics["wall_seconds"] = round(clock.seconds(), 2)
+                if clock.seconds() is not None:  # None: a run from before wall_seconds
+                    metrics["wall_seconds"] = round(clock.seconds(), 2)
                 files.atomic_write_json(workdir / "metrics.json", metrics)
         except BaseException:
             folder.remove_partial_run()

@@ -43,7 +43,9 @@ def define_flags():
     """The command-line flags, defined when run as a script (importing defines none)."""
     flags.DEFINE_enum("dataset", "cifar10", list(DATASETS), "Data set of the recipes.")
     flags.DEFINE_string("root", "", "cifar10: the image folder (config.data.root).")
-    flags.DEFINE_list("settings", ["sym50"], "Noise settings: presets of dividemix_<dataset>.")
+    flags.DEFINE_list(
+        "settings", ["sym50"], "Noise settings: presets of dividemix_<dataset> (--smoke: smoke)."
+    )
     flags.DEFINE_list("seeds", ["0"], "Seeds; each seed is its own noisy labels and split.")
     flags.DEFINE_integer("epochs", 0, "Epochs of both methods (0: the recipe's).")
     flags.DEFINE_integer("warmup_epochs", 0, "DivideMix's warm-up epochs (0: the recipe's).")

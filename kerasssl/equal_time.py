@@ -4,7 +4,8 @@ The comparison tools (`tools/compare_ssl.py`, `tools/compare_noisy_labels.py`) a
 same compute, does the method beat plain training?". The baseline's length is chosen from two
 timed runs on the same machine: the baseline at its recipe's length (its seconds per epoch,
 start-up and evaluation included) and the method. Both figures are `metrics.json`'s
-`wall_seconds`, which count every call of a run, killed ones too (`kerasssl.run_clock`).
+`wall_seconds`, which count every call of a run, killed ones too (`kerasssl.run_clock`), and
+must come from one machine (`timed_seconds`).
 """
 
 import json
@@ -23,6 +24,29 @@ def recorded_seconds(metrics, name, seed):
             "metrics.json (it predates them): rerun it into a new --workdir."
         )
     return float(metrics["wall_seconds"])
+
+
+def timed_seconds(runs, seed):
+    """{name: wall_seconds} of `runs` ({name: metrics} of one seed), after checking that every
+    figure was measured on one machine, the same for all: seconds of two speeds do not compare
+    (metrics.json `wall_machines`; runs from before it are taken as they are)."""
+    seconds = {name: recorded_seconds(metrics, name, seed) for name, metrics in runs.items()}
+    machines = {name: metrics.get("wall_machines") or [] for name, metrics in runs.items()}
+    for name, names in machines.items():
+        if len(names) > 1:
+            raise ValueError(
+                f"--equal_time: the {name} run of seed {seed} was timed on {len(names)} "
+                f"machines ({'; '.join(names)}): its seconds add figures of different speeds. "
+                "Rerun it on one machine, into a new --workdir."
+            )
+    distinct = {names[0] for names in machines.values() if names}
+    if len(distinct) > 1:
+        listed = "; ".join(f"{name} on {names[0]}" for name, names in machines.items() if names)
+        raise ValueError(
+            f"--equal_time: the runs of seed {seed} were timed on different machines ({listed}). "
+            "Run the method and its baseline on the same machine."
+        )
+    return seconds
 
 
 def equal_time_epochs(method_seconds, baseline_seconds, baseline_epochs):

@@ -8,13 +8,19 @@
 `interval` seconds of the count, and the work redone since the last checkpoint is counted twice
 (at most an epoch per kill), so a resumed run reports close to what it cost.
 
+Each count names the machines it was measured on (`machine()`: CPU model, cores, AMX), so a
+run resumed on another machine, whose seconds add up figures of two speeds, can be told apart
+(metrics.json `wall_machines`; `kerasssl.equal_time` refuses to size a budget from it).
+
 A finished run keeps the seconds that finished it: calls that re-enter it (to read its metrics,
 as the comparison tools do) add nothing, so a budget sized from it does not depend on how often
 it was read. A run whose cost is unknown (a metrics.json from before `wall_seconds`, and no
 clock file) gets no `wall_seconds` rather than the seconds of the last call.
 """
 
+import functools
 import json
+import os
 import pathlib
 import threading
 import time
@@ -25,13 +31,37 @@ CLOCK_FILE = ".run_clock.json"
 METRICS_FILE = "metrics.json"
 
 
-def _read(path, key):
-    """`key` of the JSON object in `path`, or None (no file, no key, not JSON)."""
+@functools.cache
+def machine():
+    """This machine as far as its speed goes: CPU model, usable cores, AMX or not."""
+    model, amx = "unknown CPU", False
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and " amx" in line:
+                amx = True
+    except OSError:
+        pass  # not Linux: the model stays unknown, the cores still tell machines apart
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {cores} cores, {'AMX' if amx else 'no AMX'}"
+
+
+def _read(path, key, kind=float):
+    """`key` of the JSON object in `path` as `kind`, or None (no file, no key, not JSON)."""
     try:
         value = json.loads(path.read_text()).get(key)
-        return None if value is None else float(value)
+        return None if value is None else kind(value)
     except (OSError, ValueError, TypeError, AttributeError):
         return None
+
+
+def recorded_machines(workdir):
+    """The machines the recorded seconds of `workdir` were measured on ([] if none known)."""
+    workdir = pathlib.Path(workdir)
+    if _read(workdir / METRICS_FILE, "wall_seconds") is not None:
+        return _read(workdir / METRICS_FILE, "wall_machines", list) or []
+    return _read(workdir / CLOCK_FILE, "machines", list) or []
 
 
 def recorded_seconds(workdir):
@@ -70,6 +100,7 @@ class RunClock:
         self.earlier_seconds, self.finished = (
             recorded_seconds(self.workdir) if resuming else (0.0, False)
         )
+        self.earlier_machines = recorded_machines(self.workdir) if resuming else []
         self._since = since
         self._start = None
         self._stop = threading.Event()
@@ -86,8 +117,16 @@ class RunClock:
         elapsed = 0.0 if self._start is None else time.perf_counter() - self._start
         return self.earlier_seconds + elapsed
 
+    def machines(self):
+        """The distinct machines of the count, this one last when this call counts."""
+        if not self.counting:
+            return list(self.earlier_machines)
+        earlier = [name for name in self.earlier_machines if name != machine()]
+        return earlier + [machine()]
+
     def save(self):
-        files.atomic_write_json(self.workdir / CLOCK_FILE, {"seconds": round(self.seconds(), 2)})
+        count = {"seconds": round(self.seconds(), 2), "machines": self.machines()}
+        files.atomic_write_json(self.workdir / CLOCK_FILE, count)
 
     def _save_until_stopped(self):
         while not self._stop.wait(self.interval):

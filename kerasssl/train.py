@@ -121,6 +121,7 @@ def _train_in_folder(config, workdir, strategy, callbacks, overwrite):
                     metrics["realised_noise_rate"] = float(np.mean(data.label_noise.is_noisy))
                 if clock.seconds() is not None:  # None: a run from before wall_seconds
                     metrics["wall_seconds"] = round(clock.seconds(), 2)
+                    metrics["wall_machines"] = clock.machines()
                 files.atomic_write_json(workdir / "metrics.json", metrics)
         except BaseException:
             folder.remove_partial_run()

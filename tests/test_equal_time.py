@@ -35,3 +35,20 @@ def test_a_run_without_wall_seconds_is_named():
     assert equal_time.recorded_seconds({"wall_seconds": 3}, "fixmatch", 0) == 3.0
     with pytest.raises(ValueError, match="fixmatch run of seed 1 has no wall_seconds"):
         equal_time.recorded_seconds({}, "fixmatch", 1)
+
+
+def test_seconds_from_two_machines_do_not_size_a_budget():
+    fast, slow = "Xeon, 2 cores, AMX", "EPYC, 2 cores, no AMX"
+    one = {"wall_seconds": 10.0, "wall_machines": [fast]}
+    assert equal_time.timed_seconds({"supervised": one, "fixmatch": one}, 0) == {
+        "supervised": 10.0,
+        "fixmatch": 10.0,
+    }
+    older = {"wall_seconds": 20.0}  # from before wall_machines: taken as it is
+    assert equal_time.timed_seconds({"supervised": one, "mpl": older}, 0)["mpl"] == 20.0
+    resumed_elsewhere = {"wall_seconds": 30.0, "wall_machines": [fast, slow]}
+    with pytest.raises(ValueError, match="fixmatch run of seed 2 was timed on 2 machines"):
+        equal_time.timed_seconds({"supervised": one, "fixmatch": resumed_elsewhere}, 2)
+    other = {"wall_seconds": 30.0, "wall_machines": [slow]}
+    with pytest.raises(ValueError, match="different machines .*same machine"):
+        equal_time.timed_seconds({"supervised": one, "fixmatch": other}, 0)

@@ -60,6 +60,17 @@ def test_what_the_files_say_the_run_cost(tmp_path):
         assert clock.seconds() is None
 
 
+def test_the_count_names_its_machines(tmp_path):
+    assert "cores" in run_clock.machine()
+    _write(tmp_path / run_clock.CLOCK_FILE, {"seconds": 9.0, "machines": ["another machine"]})
+    with pytest.raises(RuntimeError), run_clock.RunClock(tmp_path) as clock:
+        assert clock.machines() == ["another machine", run_clock.machine()]
+        raise RuntimeError("killed again")
+    assert run_clock.recorded_machines(tmp_path) == ["another machine", run_clock.machine()]
+    with run_clock.RunClock(tmp_path, resuming=False) as clock:
+        assert clock.machines() == [run_clock.machine()]
+
+
 def test_a_resumed_run_reports_the_seconds_of_the_call_that_was_killed(tmp_path):
     with pytest.raises(Interrupt):
         train.train_and_evaluate(_config(epochs=2), tmp_path, callbacks=[InterruptFit(0, epoch=0)])
@@ -70,6 +81,7 @@ def test_a_resumed_run_reports_the_seconds_of_the_call_that_was_killed(tmp_path)
     resumed = time.perf_counter() - start
     assert metrics["epochs_run_this_time"] == 1
     assert killed + 0.5 * resumed < metrics["wall_seconds"] <= killed + resumed + 0.1
+    assert metrics["wall_machines"] == [run_clock.machine()]
     assert not (tmp_path / run_clock.CLOCK_FILE).exists()
 
 

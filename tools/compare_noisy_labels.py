@@ -146,11 +146,13 @@ def compare(
         print(f"== {setting}, {method}, seed {seed} -> {folder}", flush=True)
         results[setting, method, seed] = run_one(config, folder)
         if equal_time and method == "cross_entropy":
-            ce_seconds = budgets.recorded_seconds(results[setting, method, seed], method, seed)
-            dividemix = results[setting, "dividemix", seed]
-            dividemix_seconds = budgets.recorded_seconds(dividemix, "dividemix", seed)
+            seconds = budgets.timed_seconds(
+                {name: results[setting, name, seed] for name in METHODS}, seed
+            )
             folder = run_folder(workdir, setting, EQUAL_TIME_NAME, seed)
-            timed = budgets.equal_time_config(config, ce_seconds, dividemix_seconds, folder)
+            timed = budgets.equal_time_config(
+                config, seconds["cross_entropy"], seconds["dividemix"], folder
+            )
             print(f"== {setting}, {EQUAL_TIME_NAME}, seed {seed} -> {folder}", flush=True)
             results[setting, EQUAL_TIME_NAME, seed] = run_one(timed, folder)
     return results

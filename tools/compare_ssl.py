@@ -195,12 +195,11 @@ def compare(
         for index, seed in enumerate(seeds):
             supervised_config, supervised_metrics, _ = timed["supervised"][index]
             folder = run_folder(workdir, name, seed)
-            supervised_seconds = budgets.recorded_seconds(
-                supervised_metrics, "supervised", seed
+            seconds = budgets.timed_seconds(
+                {"supervised": supervised_metrics, method: timed[method][index][1]}, seed
             )
-            method_seconds = budgets.recorded_seconds(timed[method][index][1], method, seed)
             config = budgets.equal_time_config(
-                supervised_config, supervised_seconds, method_seconds, folder
+                supervised_config, seconds["supervised"], seconds[method], folder
             )
             results.append(_run(name, seed, config, workdir))
         rows.append(summarize(name, results))

@@ -9,7 +9,8 @@ Every folder under the given roots that holds a finished run (`config.json` and
 named by its path below the root. A row shows the mean test accuracy over its seeds (± half the
 range), the mean validation accuracy, what the algorithm reports beside it (the teacher of
 teacher-student methods, DivideMix's split AUC, the best and last validation epoch of a
-single-phase run) and the wall-clock minutes a run cost (`wall_seconds`, summed over resumes).
+single-phase run) and the wall-clock minutes a run cost (`wall_seconds`, summed over resumes),
+with a line per machine those minutes were measured on (`wall_machines`).
 With `--baseline` and `--top` (row names), "gap closed" is (row - baseline) / (top - baseline),
 the fraction of the baseline -> top gap a row closes. `--chart` writes a bar chart (PNG) of the
 test accuracies; it is not committed, the table is.
@@ -111,6 +112,7 @@ def read_run(folder):
         "validation_epochs": validation_epochs(folder),
         "extras": extras,
         "seconds": wall_seconds(metrics, config),
+        "machines": metrics.get("wall_machines") or [],
     }
 
 
@@ -158,6 +160,7 @@ def summarize(name, runs):
         ),
         "extras": extras,
         "minutes": _mean([run["seconds"] for run in runs]) / 60,
+        "machines": sorted({name for run in runs for name in run["machines"]}),
     }
 
 
@@ -211,6 +214,17 @@ def format_table(rows):
     return "\n".join(lines)
 
 
+def machines_note(rows):
+    """Where the minutes were measured: a line per machine with its rows ("" if unknown).
+    Minutes from different machines do not compare (sessions move between CPUs)."""
+    rows_of = {}
+    for row in rows:
+        for name in row["machines"]:
+            rows_of.setdefault(name, []).append(row["name"])
+    lines = [f"minutes measured on {name}: {', '.join(names)}" for name, names in rows_of.items()]
+    return "\n".join(lines)
+
+
 def write_chart(rows, path):
     import matplotlib
 
@@ -239,6 +253,8 @@ def main(argv):
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     print(format_table(rows))
+    if machines_note(rows):
+        print("\n" + machines_note(rows))
     if FLAGS.chart:
         write_chart(rows, FLAGS.chart)
         print(f"chart: {FLAGS.chart}", file=sys.stderr)

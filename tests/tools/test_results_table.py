@@ -32,8 +32,14 @@ def write_run(folder, algorithm="supervised", seed=0, history=None, **metrics):
 
 
 def test_seeds_form_one_row_phases_and_unfinished_runs_are_not_rows(tool, tmp_path):
-    write_run(tmp_path / "supervised" / "seed_0", test_accuracy=0.40, wall_seconds=60)
-    write_run(tmp_path / "supervised" / "seed_1", seed=1, test_accuracy=0.44, wall_seconds=120)
+    write_run(
+        tmp_path / "supervised" / "seed_0", test_accuracy=0.40, wall_seconds=60,
+        wall_machines=["Xeon, 2 cores, AMX"],
+    )  # fmt: skip
+    write_run(
+        tmp_path / "supervised" / "seed_1", seed=1, test_accuracy=0.44, wall_seconds=120,
+        wall_machines=["EPYC, 2 cores, no AMX"],
+    )  # fmt: skip
     write_run(tmp_path / "all_labels" / "seed_0", test_accuracy=0.70)
     write_run(
         tmp_path / "noisy" / "seed_0", "noisy_student", test_accuracy=0.52,
@@ -56,6 +62,10 @@ def test_seeds_form_one_row_phases_and_unfinished_runs_are_not_rows(tool, tmp_pa
     table = tool.format_table(list(rows.values()))
     assert "| noisy | noisy_student |" in table and "teacher 0.410" in table
     assert "0.420 ± 0.020" in table
+    assert tool.machines_note(list(rows.values())).splitlines() == [
+        "minutes measured on EPYC, 2 cores, no AMX: supervised",
+        "minutes measured on Xeon, 2 cores, AMX: supervised",
+    ]
 
 
 def test_best_and_last_epoch_split_auc_and_old_runs_fit_time(tool, tmp_path):

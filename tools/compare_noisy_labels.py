@@ -163,7 +163,8 @@ def table(workdir):
     results_table = _load(TOOLS / "results_table.py")
     rows = results_table.build_rows([workdir])
     results_table.add_gap_closed(rows, "", "")
-    return results_table.format_table(rows)
+    note = results_table.machines_note(rows)
+    return results_table.format_table(rows) + (f"\n\n{note}" if note else "")
 
 
 def main(argv):

@@ -76,6 +76,7 @@ def test_smoke_comparison_prints_the_results_table(tool, tmp_path):
         ("smoke", method, 0) for method in (*tool.METHODS, tool.EQUAL_TIME_NAME)
     }
     table = tool.table(tmp_path).splitlines()
-    assert len(table) == 2 + 3
+    assert len(table) == 2 + 3 + 2  # header, 3 rows, a blank line and the machine
+    assert table[-1].startswith("minutes measured on ")
     assert any(line.startswith("| smoke/dividemix | divide_mix |") for line in table)
     assert "split AUC" in next(line for line in table if "smoke/dividemix" in line)

@@ -56,27 +56,34 @@ def _read(path, key, kind=float):
         return None
 
 
-def recorded_machines(workdir):
-    """The machines the recorded seconds of `workdir` were measured on ([] if none known)."""
-    workdir = pathlib.Path(workdir)
-    if _read(workdir / METRICS_FILE, "wall_seconds") is not None:
-        return _read(workdir / METRICS_FILE, "wall_machines", list) or []
-    return _read(workdir / CLOCK_FILE, "machines", list) or []
-
-
-def recorded_seconds(workdir):
-    """(seconds the run in `workdir` has cost so far, whether it is finished).
+def recorded(workdir):
+    """(seconds the run in `workdir` has cost so far, whether it is finished, the machines
+    those seconds were measured on), read from one place: a finished run's metrics.json, else
+    the clock file its killed calls left.
 
     Seconds are None when unknown: a metrics.json without `wall_seconds` and no clock file.
     """
     workdir = pathlib.Path(workdir)
-    finished = _read(workdir / METRICS_FILE, "wall_seconds")
-    if finished is not None:
-        return finished, True
-    counted = _read(workdir / CLOCK_FILE, "seconds")
-    if counted is not None:
-        return counted, False  # killed calls (also after `kerasssl evaluate` made metrics.json)
-    return (None if (workdir / METRICS_FILE).exists() else 0.0), False
+    for path, key, machines_key, finished in (
+        (workdir / METRICS_FILE, "wall_seconds", "wall_machines", True),
+        # Killed calls (also after `kerasssl evaluate` made a metrics.json without seconds).
+        (workdir / CLOCK_FILE, "seconds", "machines", False),
+    ):
+        seconds = _read(path, key)
+        if seconds is not None:
+            return seconds, finished, _read(path, machines_key, list) or []
+    return (None if (workdir / METRICS_FILE).exists() else 0.0), False, []
+
+
+def recorded_seconds(workdir):
+    """(seconds the run in `workdir` has cost so far, whether it is finished): see `recorded`."""
+    seconds, finished, _ = recorded(workdir)
+    return seconds, finished
+
+
+def recorded_machines(workdir):
+    """The machines the recorded seconds of `workdir` were measured on ([] if none known)."""
+    return recorded(workdir)[2]
 
 
 class RunClock:
@@ -97,10 +104,9 @@ class RunClock:
     def __init__(self, workdir, resuming=True, interval=30.0, since=None):
         self.workdir = pathlib.Path(workdir)
         self.interval = float(interval)
-        self.earlier_seconds, self.finished = (
-            recorded_seconds(self.workdir) if resuming else (0.0, False)
+        self.earlier_seconds, self.finished, self.earlier_machines = (
+            recorded(self.workdir) if resuming else (0.0, False, [])
         )
-        self.earlier_machines = recorded_machines(self.workdir) if resuming else []
         self._since = since
         self._start = None
         self._stop = threading.Event()
